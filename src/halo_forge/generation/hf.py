@@ -38,25 +38,6 @@ def fence_closed(text: str) -> bool:
     return text.count("```") >= 2
 
 
-class _StopOnClosedFence:
-    """Per-row stopping criterion (transformers accepts a bool tensor of shape (batch,))."""
-
-    def __init__(self, tokenizer: Any, prompt_len: int):
-        self.tokenizer = tokenizer
-        self.prompt_len = prompt_len
-
-    def __call__(self, input_ids: torch.Tensor, scores: Any, **kwargs: Any) -> torch.Tensor:
-        import torch
-
-        done = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
-        last = self.tokenizer.convert_ids_to_tokens(input_ids[:, -1].tolist())
-        for row, tok in enumerate(last):
-            if tok and "`" in tok:
-                text = self.tokenizer.decode(input_ids[row, self.prompt_len :])
-                done[row] = fence_closed(text)
-        return done
-
-
 class HFGenerator:
     """``Generator`` over a loaded transformers model (plain or peft-wrapped)."""
 
@@ -74,6 +55,7 @@ class HFGenerator:
         self.batch_size = batch_size
         self.system_prompt = system_prompt
         self.progress = progress
+        self._backticks = backtick_token_ids(tokenizer)
 
     def generate(
         self,
@@ -127,9 +109,6 @@ class HFGenerator:
         batch: list[tuple[int, int]],
         params: SamplingParams,
     ) -> list[Sample]:
-        import torch
-        from transformers import StoppingCriteriaList
-
         tok = self.tokenizer
         enc = tok(
             [texts[pi] for pi, _ in batch],
@@ -137,30 +116,15 @@ class HFGenerator:
             padding=True,
             add_special_tokens=False,
         )
-        prompt_len = enc.input_ids.shape[1]
-        do_sample = params.temperature > 0
-        gen_kwargs: dict[str, Any] = dict(
-            max_new_tokens=params.max_new_tokens,
-            do_sample=do_sample,
-            pad_token_id=tok.pad_token_id,
-            stopping_criteria=StoppingCriteriaList([_StopOnClosedFence(tok, prompt_len)]),
-        )
-        if do_sample:
-            gen_kwargs.update(temperature=params.temperature, top_p=params.top_p)
-        with torch.inference_mode():
-            seqs = self.model.generate(**enc, **gen_kwargs)
-        new = seqs[:, prompt_len:]
         eos = {tok.eos_token_id, tok.pad_token_id} - {None}
+        token_lists, stopped = sample_pruned(
+            self.model, enc.input_ids, enc.attention_mask, params, eos,
+            lambda ids: fence_closed(tok.decode(ids)),
+            self._backticks,
+        )
         samples = []
-        for row, (pi, j) in enumerate(batch):
-            ids = new[row].tolist()
-            n_tok = len(ids)
-            for k, t in enumerate(ids):
-                if t in eos:
-                    n_tok = k
-                    break
-            completion = tok.decode(ids[:n_tok], skip_special_tokens=True)
-            stopped = n_tok < len(ids) or fence_closed(completion)
+        for (pi, j), ids, stop in zip(batch, token_lists, stopped, strict=True):
+            completion = tok.decode(ids, skip_special_tokens=True)
             problem = problems[pi]
             samples.append(
                 Sample(
@@ -168,8 +132,93 @@ class HFGenerator:
                     index=j,
                     completion=completion,
                     code=extract_code(completion, problem.language),
-                    num_tokens=n_tok,
-                    finish_reason="stop" if stopped else "length",
+                    num_tokens=len(ids),
+                    finish_reason="stop" if stop else "length",
                 )
             )
         return samples
+
+
+def sample_pruned(
+    model: Any,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    params: SamplingParams,
+    eos_ids: set[int],
+    text_done: Callable[[list[int]], bool],
+    check_ids: frozenset[int] = frozenset(),
+) -> tuple[list[list[int]], list[bool]]:
+    """Temperature/top-p sampling with a KV cache that drops rows as they finish.
+
+    ``transformers.generate`` keeps computing finished rows until the longest row of the batch
+    ends, so one rambling sample makes a whole batch pay for ``max_new_tokens`` steps. Here a
+    finished row (EOS, or ``text_done`` true after a token in ``check_ids``) leaves the batch and the cache at once.
+    Same distribution as ``generate(do_sample=True, temperature, top_p)``; ``temperature=0``
+    is greedy. Returns the generated ids per row (without EOS) and whether each row stopped
+    before the token limit. Shapes: input_ids/attention_mask (batch, prompt_len), left-padded.
+    """
+    import torch
+    from transformers import DynamicCache
+
+    batch = input_ids.shape[0]
+    out: list[list[int]] = [[] for _ in range(batch)]
+    stopped = [False] * batch
+    active = list(range(batch))
+    cache = DynamicCache()
+    position = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
+    with torch.inference_mode():
+        logits = model(
+            input_ids=input_ids, attention_mask=attention_mask, position_ids=position,
+            past_key_values=cache, use_cache=True, logits_to_keep=1,
+        ).logits[:, -1, :]
+        pos = position[:, -1]
+        for step in range(params.max_new_tokens):
+            nxt = _sample_next(logits, params.temperature, params.top_p)
+            keep = []
+            for i, (row, t) in enumerate(zip(active, nxt.tolist(), strict=True)):
+                if t in eos_ids:
+                    stopped[row] = True
+                    continue
+                out[row].append(t)
+                if t in check_ids and text_done(out[row]):
+                    stopped[row] = True
+                    continue
+                keep.append(i)
+            if not keep or step == params.max_new_tokens - 1:
+                break
+            if len(keep) < len(active):
+                idx = torch.tensor(keep)
+                cache.batch_select_indices(idx)
+                attention_mask, nxt, pos = attention_mask[idx], nxt[idx], pos[idx]
+                active = [active[i] for i in keep]
+            attention_mask = torch.cat(
+                [attention_mask, attention_mask.new_ones((attention_mask.shape[0], 1))], dim=1
+            )
+            pos = pos + 1
+            logits = model(
+                input_ids=nxt[:, None], attention_mask=attention_mask, position_ids=pos[:, None],
+                past_key_values=cache, use_cache=True,
+            ).logits[:, -1, :]
+    return out, stopped
+
+
+def backtick_token_ids(tokenizer: Any) -> frozenset[int]:
+    """Ids whose text contains a backtick: only after one of them can a fence have closed."""
+    vocab = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
+    return frozenset(i for i, t in enumerate(vocab) if t and "`" in t)
+
+
+def _sample_next(logits: torch.Tensor, temperature: float, top_p: float) -> torch.Tensor:
+    """One token per row: greedy at temperature 0, else temperature then nucleus (top-p)."""
+    import torch
+
+    if temperature <= 0:
+        return logits.argmax(dim=-1)
+    probs = torch.softmax(logits.float() / temperature, dim=-1)
+    if top_p < 1.0:
+        sorted_p, order = probs.sort(dim=-1, descending=True)
+        # drop tokens once the mass *before* them already reaches top_p (keeps at least one)
+        drop = (sorted_p.cumsum(dim=-1) - sorted_p) >= top_p
+        sorted_p = sorted_p.masked_fill(drop, 0.0)
+        probs = torch.zeros_like(probs).scatter_(-1, order, sorted_p)
+    return torch.multinomial(probs, num_samples=1).squeeze(1)

@@ -102,8 +102,8 @@ def train_lora(
             gradient_accumulation_steps=settings.gradient_accumulation_steps,
             learning_rate=settings.learning_rate,
             lr_scheduler_type=settings.lr_scheduler_type,
-            warmup_steps=settings.warmup_steps,
-            warmup_ratio=settings.warmup_ratio,
+            # transformers 5 folds warmup_ratio into warmup_steps (a float < 1 is a ratio)
+            warmup_steps=settings.warmup_steps or settings.warmup_ratio,
             weight_decay=settings.weight_decay,
             max_grad_norm=settings.max_grad_norm,
             max_length=settings.max_seq_length,

@@ -96,15 +96,17 @@ def _main() -> None:  # noqa: C901 - one linear script; splitting it would expos
     def finish(compiled, ran, passed, total, error):
         for stream in _streams:
             if _type(stream) is _stream_type:
-                try:
+                try:  # noqa: SIM105 - contextlib is Python code the candidate could patch
                     _flush(stream)
                 except _BaseException:
                     pass
+        # Built with f-strings on exact str/int/bool values only: no json module to patch.
+        flags = (
+            f'"compiled": {"true" if compiled else "false"}, "ran": {"true" if ran else "false"}'
+        )
         emit(
-            '{"stage": "final", "nonce": "%s", "compiled": %s, "ran": %s, "passed": %d, '
-            '"total": %d, "error": "%s"}\n'
-            % (nonce, "true" if compiled else "false", "true" if ran else "false", passed, total,
-               clean(error))
+            f'{{"stage": "final", "nonce": "{nonce}", {flags}, "passed": {passed:d}, '
+            f'"total": {total:d}, "error": "{clean(error)}"}}\n'
         )
         _exit(0)
 
@@ -122,14 +124,19 @@ def _main() -> None:  # noqa: C901 - one linear script; splitting it would expos
         except _BaseException:
             return "?"
 
-    emit('{"stage": "loaded", "nonce": "%s"}\n' % nonce)
+    emit(f'{{"stage": "loaded", "nonce": "{nonce}"}}\n')
 
     # Trusted test code is compiled before any candidate code runs.
     steps = []
     for step in payload["steps"]:
         if step["kind"] == "eq":
-            steps.append(("eq", _compile(step["left"], "<test>", "eval"),
-                          _compile(step["right"], "<test>", "eval")))
+            steps.append(
+                (
+                    "eq",
+                    _compile(step["left"], "<test>", "eval"),
+                    _compile(step["right"], "<test>", "eval"),
+                )
+            )
         else:
             steps.append((step["kind"], _compile(step["src"], "<test>", "exec"), None))
     setup = _compile(payload["setup"], "<test-setup>", "exec")
@@ -137,7 +144,9 @@ def _main() -> None:  # noqa: C901 - one linear script; splitting it would expos
 
     try:
         code = _compile(payload["code"], "<candidate>", "exec")
-    except _BaseException as exc:
+    except SyntaxError as exc:  # raised by compile() itself, before any candidate code ran
+        finish(False, False, 0, total, f"{_type(exc).__name__}: {exc.msg} (line {exc.lineno})")
+    except _BaseException as exc:  # null bytes, too deeply nested, out of memory
         finish(False, False, 0, total, describe(exc))
 
     is_plain = _make_plain_check()
@@ -153,7 +162,7 @@ def _main() -> None:  # noqa: C901 - one linear script; splitting it would expos
 
     entry = payload["entry_point"]
     if entry and not _callable(ns.get(entry)):
-        finish(True, False, 0, total, "NameError: entry point %r is not defined" % entry)
+        finish(True, False, 0, total, f"NameError: entry point {entry!r} is not defined")
     try:
         _exec(setup, ns)
     except _BaseException as exc:
@@ -171,15 +180,18 @@ def _main() -> None:  # noqa: C901 - one linear script; splitting it would expos
                 right = _eval(second, ns)
                 plain_left, plain_right = is_plain(left), is_plain(right)
                 if plain_left != plain_right:
-                    raise _AssertionError("result is not plain data" if plain_right
-                                          else "expected value is not plain data")
+                    raise _AssertionError(
+                        "result is not plain data"
+                        if plain_right
+                        else "expected value is not plain data"
+                    )
                 if not left == right:
                     raise _AssertionError("values differ")
             else:
                 _exec(first, ns)
         except _BaseException as exc:
             if kind != "setup" and not first_error:
-                first_error = "test %d: %s" % (number, describe(exc))
+                first_error = f"test {number:d}: {describe(exc)}"
             continue
         if kind != "setup":
             passed += 1
@@ -239,7 +251,7 @@ def _install_guards():
     def deny(*args, **kwargs):
         raise PermissionError("blocked by the halo-forge sandbox harness")
 
-    blocked = (
+    blocked = (  # noqa: SIM905 - a word list reads better than 42 quoted strings
         "fork forkpty system popen execv execve execl execle execlp execlpe execvp execvpe "
         "spawnv spawnve spawnl spawnle spawnlp spawnlpe spawnvp spawnvpe posix_spawn "
         "posix_spawnp kill killpg pidfd_open remove unlink rmdir removedirs rename renames "

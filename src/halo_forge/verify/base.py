@@ -84,9 +84,7 @@ class Verifier(ABC):
         done: dict[tuple[str, str], VerifyResult] = {}
         n_workers = max(1, min(workers or os.cpu_count() or 1, len(first) or 1))
         with ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="verify") as pool:
-            futures = {
-                pool.submit(self._verify_safely, *items[i]): key for key, i in first.items()
-            }
+            futures = {pool.submit(self._verify_safely, *items[i]): key for key, i in first.items()}
             try:
                 for future in as_completed(futures):
                     key = futures[future]

@@ -40,8 +40,21 @@ _ALIASES: dict[str, frozenset[str]] = {
 }
 # Tags that mark prose or program output rather than a solution.
 _NOT_CODE = frozenset(
-    {"text", "txt", "plaintext", "output", "console", "shell", "sh", "bash", "json", "markdown",
-     "md", "diff", "log"}
+    {
+        "text",
+        "txt",
+        "plaintext",
+        "output",
+        "console",
+        "shell",
+        "sh",
+        "bash",
+        "json",
+        "markdown",
+        "md",
+        "diff",
+        "log",
+    }
 )
 
 
@@ -83,7 +96,7 @@ def _blocks(text: str) -> list[_Block]:
             line = lines[i]
             # CommonMark: remove up to the fence's own indentation from each content line.
             n = len(line) - len(line.lstrip(" "))
-            body.append(line[min(n, indent):])
+            body.append(line[min(n, indent) :])
             i += 1
         blocks.append(_Block(tag=tag, body="\n".join(body), start=len(blocks)))
         i += 1  # skip the closing fence (or step past the end)

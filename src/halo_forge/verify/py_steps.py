@@ -39,11 +39,7 @@ def _step(node: ast.stmt) -> Step:
     """The step for one statement (already known to compile on its own)."""
     if isinstance(node, ast.Assert):
         test = node.test
-        if (
-            isinstance(test, ast.Compare)
-            and len(test.ops) == 1
-            and isinstance(test.ops[0], ast.Eq)
-        ):
+        if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq):
             return {
                 "kind": "eq",
                 "left": ast.unparse(test.left),
@@ -85,7 +81,9 @@ def _is_trivial_assert(node: ast.stmt) -> bool:
     return isinstance(node, ast.Assert) and isinstance(node.test, ast.Constant)
 
 
-def check_steps(program: str, entry_point: str, problem_id: str = "?") -> tuple[list[Step], str | None]:
+def check_steps(
+    program: str, entry_point: str, problem_id: str = "?"
+) -> tuple[list[Step], str | None]:
     """Split HumanEval's ``def check(candidate): ...`` body into steps.
 
     Returns ``(steps, bind)``: the harness binds the entry point to ``bind`` (the check
@@ -97,8 +95,7 @@ def check_steps(program: str, entry_point: str, problem_id: str = "?") -> tuple[
         tree = ast.parse(program)
     except SyntaxError as exc:
         raise DataError(
-            f"problem {problem_id}: test program is not valid Python ({exc.msg}, "
-            f"line {exc.lineno})"
+            f"problem {problem_id}: test program is not valid Python ({exc.msg}, line {exc.lineno})"
         ) from None
     check = next(
         (n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "check"), None

@@ -59,9 +59,10 @@ class RewardLadder:
         order = ("compile_error", "compile_warnings", "compile_clean", "runs")
         values = [getattr(self, name) for name in order]
         if values != sorted(values):
+            got = ", ".join(f"{n}={v}" for n, v in zip(order, values, strict=True))
             raise ConfigError(
-                "reward ladder: rungs must not decrease in the order "
-                f"{' <= '.join(order)}; got {', '.join(f'{n}={v}' for n, v in zip(order, values))}"
+                f"reward ladder: rungs must not decrease in the order {' <= '.join(order)}; "
+                f"got {got}"
             )
 
     def compile_reward(self, ok: bool, warnings: bool = False) -> float:

@@ -39,6 +39,7 @@ worker) is the faster path and will reuse this module's limits and output handli
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import json
@@ -204,10 +205,8 @@ def _exited(pid: int) -> bool:
 
 
 def _kill_group(pgid: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def parse_verdict(raw: bytes) -> dict[str, Any] | None:

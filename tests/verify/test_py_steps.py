@@ -1,0 +1,92 @@
+import pytest
+
+from halo_forge.errors import DataError
+from halo_forge.types import Problem
+from halo_forge.verify.py_steps import assert_steps, check_steps, humaneval_program, setup_code
+
+
+def test_eq_asserts_are_split_into_sides():
+    steps = assert_steps(["assert f(1, 2) == [3]", "assert f(0, 0) == [] , 'msg'"])
+    assert steps == [
+        {"kind": "eq", "left": "f(1, 2)", "right": "[3]"},
+        {"kind": "eq", "left": "f(0, 0)", "right": "[]"},
+    ]
+
+
+def test_other_asserts_run_whole():
+    steps = assert_steps(["assert f(1) != 2", "assert abs(f(1) - 2.0) < 1e-9", "x = 1\nassert x"])
+    assert [s["kind"] for s in steps] == ["test", "test", "test"]
+    assert steps[2]["src"] == "x = 1\nassert x"
+
+
+def test_blank_tests_are_skipped_but_none_at_all_is_a_data_error():
+    assert len(assert_steps(["", "assert f()", "  "])) == 1
+    with pytest.raises(DataError, match="has no tests"):
+        assert_steps(["", " "], "p1")
+
+
+def test_invalid_test_is_a_data_error():
+    with pytest.raises(DataError, match="problem p9: test 2 is not valid Python"):
+        assert_steps(["assert f()", "assert f(("], "p9")
+
+
+CHECK = """
+METADATA = {"author": "x"}
+
+
+def check(candidate):
+    import math
+    assert candidate([1, 2]) == 3
+    assert True, "padding"
+    for x in range(3):
+        assert candidate([x]) == x
+    assert math.isclose(candidate([0.5]), 0.5)
+"""
+
+
+def test_check_body_split():
+    steps, bind = check_steps(CHECK, "add")
+    assert bind == "candidate"
+    assert [s["kind"] for s in steps] == ["setup", "eq", "test", "test"]
+    assert steps[1] == {"kind": "eq", "left": "candidate([1, 2])", "right": "3"}
+
+
+def test_check_with_return_falls_back_to_whole_call():
+    program = "def check(candidate):\n    if candidate(1) == 1:\n        return\n    assert False\n"
+    assert check_steps(program, "f") == ([{"kind": "test", "src": "check(f)"}], None)
+
+
+def test_check_with_only_trivial_asserts_falls_back():
+    program = "def check(candidate):\n    assert True\n    x = candidate(1)\n"
+    assert check_steps(program, "f") == ([{"kind": "test", "src": "check(f)"}], None)
+
+
+def test_missing_check_is_a_data_error():
+    with pytest.raises(DataError, match="defines no check"):
+        check_steps("def test(c):\n    assert c(1)\n", "f", "HumanEval/0")
+
+
+PROMPT = (
+    'from typing import List\nimport math\n\n\ndef add(xs: List[int]) -> int:\n    """Sum."""\n'
+)
+
+
+def test_continuation_gets_prompt_prepended():
+    problem = Problem(id="h", prompt=PROMPT, entry_point="add")
+    assert humaneval_program(problem, "    return sum(xs)\n") == PROMPT + "    return sum(xs)\n"
+
+
+def test_full_function_gets_only_prompt_imports():
+    problem = Problem(id="h", prompt=PROMPT, entry_point="add")
+    code = "def add(xs: List[int]) -> int:\n    return sum(xs)"
+    assert humaneval_program(problem, code) == "from typing import List\nimport math\n" + code
+
+
+def test_setup_code_from_metadata():
+    problem = Problem(
+        id="m", prompt="", metadata={"test_imports": ["import math"], "test_setup_code": "K = 3"}
+    )
+    assert setup_code(problem) == "import math\nK = 3"
+    assert setup_code(Problem(id="m", prompt="")) == ""
+    with pytest.raises(DataError, match="setup code is not valid"):
+        setup_code(Problem(id="m", prompt="", metadata={"test_setup_code": "def ("}))
