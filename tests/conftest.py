@@ -21,7 +21,7 @@ CORPUS = [
 
 
 def build_tiny_model(path: Path) -> Path:
-    from tokenizers import Tokenizer, models, pre_tokenizers, trainers, decoders
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
     tok = Tokenizer(models.BPE(unk_token="<unk>"))
@@ -71,10 +71,18 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture()
 def prompts_file(tmp_path: Path) -> Path:
     rows = [
-        {"id": "p1", "prompt": "Write add(a, b).", "tests": ["assert add(1, 2) == 3"],
-         "entry_point": "add"},
-        {"id": "p2", "prompt": "Write double(x).", "tests": ["assert double(2) == 4"],
-         "entry_point": "double"},
+        {
+            "id": "p1",
+            "prompt": "Write add(a, b).",
+            "tests": ["assert add(1, 2) == 3"],
+            "entry_point": "add",
+        },
+        {
+            "id": "p2",
+            "prompt": "Write double(x).",
+            "tests": ["assert double(2) == 4"],
+            "entry_point": "double",
+        },
     ]
     p = tmp_path / "prompts.jsonl"
     p.write_text("".join(json.dumps(r) + "\n" for r in rows))

@@ -113,7 +113,9 @@ class SftConfig:
         _positive_int("epochs", "--epochs", self.epochs)
         _positive_int("batch_size", "training.per_device_train_batch_size", self.batch_size)
         if not (0 < self.learning_rate < 1):
-            raise ConfigError(f"learning_rate must be in (0, 1), e.g. 2e-4; got {self.learning_rate}")
+            raise ConfigError(
+                f"learning_rate must be in (0, 1), e.g. 2e-4; got {self.learning_rate}"
+            )
         if not (0 <= self.validation_split < 1):
             raise ConfigError(
                 f"data.validation_split must be in [0, 1), e.g. 0.05; got {self.validation_split}"
@@ -157,7 +159,9 @@ def parse_k(text: str) -> list[int]:
     try:
         ks = sorted({int(x) for x in text.split(",") if x.strip()})
     except ValueError:
-        raise ConfigError(f"--k takes comma-separated integers, e.g. 1,5,10; got '{text}'") from None
+        raise ConfigError(
+            f"--k takes comma-separated integers, e.g. 1,5,10; got '{text}'"
+        ) from None
     if not ks or ks[0] < 1:
         raise ConfigError(f"--k takes positive integers, e.g. 1,5,10; got '{text}'")
     return ks
@@ -310,9 +314,7 @@ def _yaml_to_fields(
         if key in ignored:
             continue
         target = aliases.get(key, key)
-        if target not in names and not (
-            target.startswith("lora.") and target[5:] in lora_names
-        ):
+        if target not in names and not (target.startswith("lora.") and target[5:] in lora_names):
             guess = difflib.get_close_matches(key, sorted(valid), n=1)
             hint = f"; did you mean '{guess[0]}'?" if guess else ""
             raise ConfigError(f"{path}: unknown setting '{key}'{hint}")
@@ -320,9 +322,7 @@ def _yaml_to_fields(
     return out
 
 
-def resolve(
-    cls: type[T], yaml_path: str | None, flags: dict[str, Any], *, kind: str = "raft"
-) -> T:
+def resolve(cls: type[T], yaml_path: str | None, flags: dict[str, Any], *, kind: str = "raft") -> T:
     """defaults < YAML < flags that are not None. Returns an instance (not yet validated)."""
     aliases, ignored = {
         "raft": (_RAFT_ALIASES, _IGNORED),

@@ -12,11 +12,29 @@ pytestmark = pytest.mark.integration
 
 
 def raft(tiny_model, prompts_file, out, *extra: str) -> int:
-    return run([
-        "raft", "train", "-m", str(tiny_model), "-p", str(prompts_file), "--verifier", "python",
-        "-o", str(out), "--samples-per-prompt", "2", "--max-new-tokens", "12",
-        "--reward-threshold", "0", "--keep-percent", "1", *extra,
-    ])
+    return run(
+        [
+            "raft",
+            "train",
+            "-m",
+            str(tiny_model),
+            "-p",
+            str(prompts_file),
+            "--verifier",
+            "python",
+            "-o",
+            str(out),
+            "--samples-per-prompt",
+            "2",
+            "--max-new-tokens",
+            "12",
+            "--reward-threshold",
+            "0",
+            "--keep-percent",
+            "1",
+            *extra,
+        ]
+    )
 
 
 def test_one_cycle_then_rerun_skips_then_extend(tiny_model, prompts_file, tmp_path, capsys):
@@ -62,9 +80,26 @@ def test_one_cycle_then_rerun_skips_then_extend(tiny_model, prompts_file, tmp_pa
 
 def test_benchmark_run_writes_pass_at_k(tiny_model, prompts_file, tmp_path):
     res = tmp_path / "results.json"
-    rc = run(["benchmark", "run", "-m", str(tiny_model), "-p", str(prompts_file),
-              "--verifier", "python", "--samples", "3", "--k", "1,2,5",
-              "--max-new-tokens", "8", "-o", str(res)])
+    rc = run(
+        [
+            "benchmark",
+            "run",
+            "-m",
+            str(tiny_model),
+            "-p",
+            str(prompts_file),
+            "--verifier",
+            "python",
+            "--samples",
+            "3",
+            "--k",
+            "1,2,5",
+            "--max-new-tokens",
+            "8",
+            "-o",
+            str(res),
+        ]
+    )
     assert rc == 0
     data = json.loads(res.read_text())
     assert set(data["pass_at_k"]) == {"1", "2"} and data["skipped_k"] == [5]
@@ -75,9 +110,26 @@ def test_benchmark_run_writes_pass_at_k(tiny_model, prompts_file, tmp_path):
 
 def test_sft_train_saves_adapter(tiny_model, tmp_path):
     data = tmp_path / "sft.jsonl"
-    rows = [{"prompt": f"Write f{i}.", "completion": f"def f{i}():\n    return {i}"} for i in range(4)]
+    rows = [
+        {"prompt": f"Write f{i}.", "completion": f"def f{i}():\n    return {i}"} for i in range(4)
+    ]
     data.write_text("".join(json.dumps(r) + "\n" for r in rows))
     out = tmp_path / "sft"
-    assert run(["sft", "train", "--data", str(data), "-o", str(out), "--epochs", "1",
-                "-m", str(tiny_model)]) == 0
+    assert (
+        run(
+            [
+                "sft",
+                "train",
+                "--data",
+                str(data),
+                "-o",
+                str(out),
+                "--epochs",
+                "1",
+                "-m",
+                str(tiny_model),
+            ]
+        )
+        == 0
+    )
     assert (out / "final_model" / "adapter_config.json").is_file()

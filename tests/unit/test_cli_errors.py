@@ -35,7 +35,9 @@ def assert_one_line_error(p: subprocess.CompletedProcess, *needles: str) -> None
 
 
 def test_missing_prompts_file(tmp_path):
-    assert_one_line_error(cli("raft", "train", "-p", str(tmp_path / "nope.jsonl")), "does not exist")
+    assert_one_line_error(
+        cli("raft", "train", "-p", str(tmp_path / "nope.jsonl")), "does not exist"
+    )
 
 
 def test_malformed_jsonl_names_file_and_line(tmp_path):
@@ -51,13 +53,16 @@ def test_unknown_verifier_lists_known_ones():
     assert_one_line_error(p, "nonesuch", "python", "gcc")
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["--keep-percent", "50"], "fraction in (0, 1], e.g. 0.5"),
-    (["--reward-threshold", "2"], "fraction in [0, 1]"),
-    (["--cycles", "0"], "positive integer"),
-    (["--cycles", "abc"], "--cycles"),
-    (["--samples-per-prompt", "-1"], "positive integer"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--keep-percent", "50"], "fraction in (0, 1], e.g. 0.5"),
+        (["--reward-threshold", "2"], "fraction in [0, 1]"),
+        (["--cycles", "0"], "positive integer"),
+        (["--cycles", "abc"], "--cycles"),
+        (["--samples-per-prompt", "-1"], "positive integer"),
+    ],
+)
 def test_out_of_range_values(args, needle):
     assert_one_line_error(cli("raft", "train", "-p", "basic_python", *args), needle)
 
@@ -68,7 +73,8 @@ def test_prompts_required():
 
 def test_unreachable_model_path(tmp_path):
     assert_one_line_error(
-        cli("raft", "train", "-p", "basic_python", "-m", str(tmp_path / "no-model")), "does not exist"
+        cli("raft", "train", "-p", "basic_python", "-m", str(tmp_path / "no-model")),
+        "does not exist",
     )
 
 
@@ -85,7 +91,9 @@ def test_benchmark_bad_k():
 
 
 def test_sft_missing_data(tmp_path):
-    assert_one_line_error(cli("sft", "train", "--data", str(tmp_path / "x.jsonl")), "does not exist")
+    assert_one_line_error(
+        cli("sft", "train", "--data", str(tmp_path / "x.jsonl")), "does not exist"
+    )
 
 
 def test_help_is_fast_and_lists_commands():

@@ -20,8 +20,14 @@ def test_keep_count_rounds_up_and_keeps_at_least_one():
 
 
 def test_threshold_then_top_fraction_per_prompt():
-    scored = [s("a", 0, 1.0), s("a", 1, 0.2), s("a", 2, 1.0), s("a", 3, 0.7),
-              s("b", 0, 0.3), s("b", 1, 0.6)]
+    scored = [
+        s("a", 0, 1.0),
+        s("a", 1, 0.2),
+        s("a", 2, 1.0),
+        s("a", 3, 0.7),
+        s("b", 0, 0.3),
+        s("b", 1, 0.6),
+    ]
     kept = select_top(scored, threshold=0.5, keep_fraction=0.5)
     # a: candidates 1.0(0), 1.0(2), 0.7(3) -> keep ceil(1.5)=2 -> idx 0, 2; b: 0.6 -> keep 1
     assert [(k.sample.problem_id, k.sample.index) for k in kept] == [("a", 0), ("a", 2), ("b", 1)]

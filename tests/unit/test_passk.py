@@ -9,8 +9,10 @@ def brute(n: int, c: int, k: int) -> float:
     return 1 - math.comb(n - c, k) / math.comb(n, k)
 
 
-@pytest.mark.parametrize("n,c,k", [(10, 0, 1), (10, 3, 1), (10, 3, 5), (10, 9, 5), (20, 1, 10),
-                                   (5, 5, 5), (200, 17, 100)])
+@pytest.mark.parametrize(
+    "n,c,k",
+    [(10, 0, 1), (10, 3, 1), (10, 3, 5), (10, 9, 5), (20, 1, 10), (5, 5, 5), (200, 17, 100)],
+)
 def test_matches_combinatorial_definition(n, c, k):
     assert pass_at_k(n, c, k) == pytest.approx(brute(n, c, k), rel=1e-9, abs=1e-12)
 

@@ -50,6 +50,11 @@ def test_missing_prompt_field(tmp_path):
 
 def test_duplicate_ids(tmp_path):
     p = tmp_path / "dup.jsonl"
-    p.write_text(json.dumps({"id": "a", "prompt": "x"}) + "\n" + json.dumps({"id": "a", "prompt": "y"}) + "\n")
+    p.write_text(
+        json.dumps({"id": "a", "prompt": "x"})
+        + "\n"
+        + json.dumps({"id": "a", "prompt": "y"})
+        + "\n"
+    )
     with pytest.raises(DataError, match="dup.jsonl:2: duplicate id 'a'"):
         load_problems(str(p))

@@ -10,7 +10,9 @@ def test_completed_cycles_and_metrics_repair(tmp_path):
     run = RunDir(tmp_path / "run")
     assert run.completed_cycles() == 0
     for c in (1, 2):
-        run.finish_cycle(c, lambda d: (d / "adapter.bin").write_text("x"), {"event": "cycle", "cycle": c})
+        run.finish_cycle(
+            c, lambda d: (d / "adapter.bin").write_text("x"), {"event": "cycle", "cycle": c}
+        )
     assert run.completed_cycles() == 2
     assert (run.final_dir(1) / "adapter.bin").is_file()
     assert not run.final_dir(1).with_name("cycle_1_final.tmp").exists()
@@ -18,7 +20,10 @@ def test_completed_cycles_and_metrics_repair(tmp_path):
     lines = run.metrics_path.read_text().splitlines()
     run.metrics_path.write_text(lines[0] + "\n")
     run.repair_metrics()
-    assert sorted(json.loads(x)["cycle"] for x in run.metrics_path.read_text().splitlines()) == [1, 2]
+    assert sorted(json.loads(x)["cycle"] for x in run.metrics_path.read_text().splitlines()) == [
+        1,
+        2,
+    ]
 
 
 def test_half_written_cycle_is_not_complete(tmp_path):

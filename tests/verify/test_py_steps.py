@@ -76,10 +76,19 @@ def test_continuation_gets_prompt_prepended():
     assert humaneval_program(problem, "    return sum(xs)\n") == PROMPT + "    return sum(xs)\n"
 
 
-def test_full_function_gets_only_prompt_imports():
+def test_full_function_gets_the_prompt_first():
     problem = Problem(id="h", prompt=PROMPT, entry_point="add")
     code = "def add(xs: List[int]) -> int:\n    return sum(xs)"
-    assert humaneval_program(problem, code) == "from typing import List\nimport math\n" + code
+    assert humaneval_program(problem, code) == PROMPT.rstrip() + "\n\n\n" + code
+
+
+def test_uncompilable_prompt_contributes_only_imports():
+    problem = Problem(
+        id="h", prompt="import math\nfrom typing import List\ndef add(xs):\n", entry_point="add"
+    )
+    code = "def add(xs):\n    return sum(xs)"
+    assert humaneval_program(problem, code) == "import math\nfrom typing import List\n" + code
+    assert humaneval_program(Problem(id="h", prompt="", entry_point="add"), code) == code
 
 
 def test_setup_code_from_metadata():

@@ -13,7 +13,13 @@ import pytest
 
 from halo_forge.errors import DataError
 from halo_forge.types import ExecResult, Problem, Status
-from halo_forge.verify.python import HumanEvalVerifier, MBPPVerifier, PythonTestVerifier, interpret
+from halo_forge.verify.python import (
+    HumanEvalVerifier,
+    MBPPVerifier,
+    PythonTestVerifier,
+    harness_path,
+    interpret,
+)
 
 ADD = Problem(
     id="add",
@@ -35,6 +41,11 @@ def check(code: str, problem: Problem = ADD, verifier: PythonTestVerifier = VERI
 
 
 # --- the basics ----------------------------------------------------------------------------
+
+
+def test_harness_runs_precompiled():
+    assert harness_path().endswith(".pyc")
+    assert harness_path() == harness_path()
 
 
 def test_correct_solution_passes():
@@ -359,6 +370,17 @@ def test_humaneval_continuation_passes():
 
 def test_humaneval_full_function_without_imports_passes():
     r = HE_VERIFIER.verify(HE, "def total(xs: List[int]) -> int:\n    return sum(xs)\n")
+    assert r.status is Status.PASS
+
+
+def test_humaneval_full_function_can_use_prompt_helpers():
+    prompt = (
+        "def double(x: int) -> int:\n    return 2 * x\n\n\n"
+        'def quad(x: int) -> int:\n    """Four times x, using double."""\n'
+    )
+    test = "def check(candidate):\n    assert candidate(3) == 12\n"
+    problem = Problem(id="he3", prompt=prompt, tests=[test], entry_point="quad")
+    r = HE_VERIFIER.verify(problem, "def quad(x):\n    return double(double(x))\n")
     assert r.status is Status.PASS
 
 

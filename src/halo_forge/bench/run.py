@@ -73,8 +73,11 @@ def run_benchmark(plan: BenchmarkPlan, model: Any = None, tokenizer: Any = None)
     )
     with progress() as bar:
         gen = HFGenerator(
-            model, tokenizer, batch_size=cfg.generation_batch_size,
-            system_prompt=cfg.system_prompt, progress=bar,
+            model,
+            tokenizer,
+            batch_size=cfg.generation_batch_size,
+            system_prompt=cfg.system_prompt,
+            progress=bar,
         )
         groups, gstats = gen.generate(plan.problems, params)
     flat = [(p, s) for p, group in zip(plan.problems, groups, strict=True) for s in group]
@@ -82,7 +85,8 @@ def run_benchmark(plan: BenchmarkPlan, model: Any = None, tokenizer: Any = None)
     with progress() as bar:
         task = bar.add_task("Verifying", total=len(flat))
         results = plan.verifier.verify_batch(
-            [(p, s.code) for p, s in flat], workers=cfg.workers,
+            [(p, s.code) for p, s in flat],
+            workers=cfg.workers,
             on_done=lambda n: bar.advance(task, n),
         )
     verify_s = time.perf_counter() - t
@@ -109,9 +113,7 @@ def run_benchmark(plan: BenchmarkPlan, model: Any = None, tokenizer: Any = None)
         "samples_per_problem": cfg.samples,
         "status_counts": dict(statuses),
         "compile_rate": compiled / len(results) if results else 0.0,
-        "problems": [
-            {**row, "statuses": dict(row["statuses"])} for row in per_problem.values()
-        ],
+        "problems": [{**row, "statuses": dict(row["statuses"])} for row in per_problem.values()],
         "settings": dataclasses.asdict(cfg),
         "timing": {
             "total_seconds": round(time.perf_counter() - t0, 2),

@@ -14,16 +14,33 @@ app = typer.Typer(help="Measure pass@k.", no_args_is_help=True)
 @app.command("run")
 def run(
     prompts: Annotated[
-        str | None, typer.Option("--prompts", "-p", help="JSONL prompts file or built-in, e.g. basic_python:test. Required.")
+        str | None,
+        typer.Option(
+            "--prompts",
+            "-p",
+            help="JSONL prompts file or built-in, e.g. basic_python:test. Required.",
+        ),
     ] = None,
     model: Model = None,
-    checkpoint: Annotated[str | None, typer.Option(help="Adapter or model folder to evaluate.")] = None,
-    verifier: Annotated[str | None, typer.Option(help="Verifier.", show_default="the dataset's own")] = None,
-    samples: Annotated[int | None, typer.Option(help="Samples per problem (n).", show_default="10")] = None,
-    k: Annotated[str | None, typer.Option(help="Comma-separated k values.", show_default="1,5,10")] = None,
+    checkpoint: Annotated[
+        str | None, typer.Option(help="Adapter or model folder to evaluate.")
+    ] = None,
+    verifier: Annotated[
+        str | None, typer.Option(help="Verifier.", show_default="the dataset's own")
+    ] = None,
+    samples: Annotated[
+        int | None, typer.Option(help="Samples per problem (n).", show_default="10")
+    ] = None,
+    k: Annotated[
+        str | None, typer.Option(help="Comma-separated k values.", show_default="1,5,10")
+    ] = None,
     output: Annotated[str | None, typer.Option("--output", "-o", help="Results JSON file.")] = None,
-    temperature: Annotated[float | None, typer.Option(help="Sampling temperature.", show_default="0.2")] = None,
-    max_new_tokens: Annotated[int | None, typer.Option(help="Max new tokens.", show_default="256")] = None,
+    temperature: Annotated[
+        float | None, typer.Option(help="Sampling temperature.", show_default="0.2")
+    ] = None,
+    max_new_tokens: Annotated[
+        int | None, typer.Option(help="Max new tokens.", show_default="256")
+    ] = None,
     max_prompts: Annotated[int | None, typer.Option(help="Use at most N prompts.")] = None,
     workers: Annotated[int | None, typer.Option(help="Verification workers.")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed.", show_default="0")] = None,
@@ -34,9 +51,18 @@ def run(
     from halo_forge.config import BenchmarkConfig, parse_k, resolve
 
     flags = dict(
-        prompts=prompts, model=model, checkpoint=checkpoint, verifier=verifier, samples=samples,
-        k=parse_k(k) if k is not None else None, output=output, temperature=temperature,
-        max_new_tokens=max_new_tokens, max_prompts=max_prompts, workers=workers, seed=seed,
+        prompts=prompts,
+        model=model,
+        checkpoint=checkpoint,
+        verifier=verifier,
+        samples=samples,
+        k=parse_k(k) if k is not None else None,
+        output=output,
+        temperature=temperature,
+        max_new_tokens=max_new_tokens,
+        max_prompts=max_prompts,
+        workers=workers,
+        seed=seed,
         cache_dir=cache_dir,
     )
     cfg = resolve(BenchmarkConfig, None, flags, kind="benchmark")

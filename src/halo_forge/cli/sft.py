@@ -18,11 +18,19 @@ def train(
         typer.Option(help="JSONL with prompt/completion, messages, or text rows. Required."),
     ] = None,
     output: Annotated[
-        str | None, typer.Option("--output", "-o", help="Output dir (adapter in DIR/final_model).", show_default="models/sft")
+        str | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Output dir (adapter in DIR/final_model).",
+            show_default="models/sft",
+        ),
     ] = None,
     epochs: Annotated[int | None, typer.Option(help="Training epochs.", show_default="3")] = None,
     model: Model = None,
-    learning_rate: Annotated[float | None, typer.Option(help="Learning rate.", show_default="2e-4")] = None,
+    learning_rate: Annotated[
+        float | None, typer.Option(help="Learning rate.", show_default="2e-4")
+    ] = None,
     config: Config = None,
     cache_dir: Cache = None,
 ) -> None:
@@ -30,7 +38,13 @@ def train(
     from halo_forge.config import SftConfig, resolve
     from halo_forge.sft.run import plan_sft, run_sft
 
-    flags = dict(data=data, output=output, epochs=epochs, model=model,
-                 learning_rate=learning_rate, cache_dir=cache_dir)
+    flags = dict(
+        data=data,
+        output=output,
+        epochs=epochs,
+        model=model,
+        learning_rate=learning_rate,
+        cache_dir=cache_dir,
+    )
     cfg = resolve(SftConfig, config, flags, kind="sft")
     run_sft(plan_sft(cfg))

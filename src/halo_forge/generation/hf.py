@@ -118,7 +118,11 @@ class HFGenerator:
         )
         eos = {tok.eos_token_id, tok.pad_token_id} - {None}
         token_lists, stopped = sample_pruned(
-            self.model, enc.input_ids, enc.attention_mask, params, eos,
+            self.model,
+            enc.input_ids,
+            enc.attention_mask,
+            params,
+            eos,
             lambda ids: fence_closed(tok.decode(ids)),
             self._backticks,
         )
@@ -152,7 +156,8 @@ def sample_pruned(
 
     ``transformers.generate`` keeps computing finished rows until the longest row of the batch
     ends, so one rambling sample makes a whole batch pay for ``max_new_tokens`` steps. Here a
-    finished row (EOS, or ``text_done`` true after a token in ``check_ids``) leaves the batch and the cache at once.
+    finished row (EOS, or ``text_done`` true after a token in ``check_ids``) leaves the batch
+    and the cache at once.
     Same distribution as ``generate(do_sample=True, temperature, top_p)``; ``temperature=0``
     is greedy. Returns the generated ids per row (without EOS) and whether each row stopped
     before the token limit. Shapes: input_ids/attention_mask (batch, prompt_len), left-padded.
@@ -168,8 +173,12 @@ def sample_pruned(
     position = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
     with torch.inference_mode():
         logits = model(
-            input_ids=input_ids, attention_mask=attention_mask, position_ids=position,
-            past_key_values=cache, use_cache=True, logits_to_keep=1,
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            position_ids=position,
+            past_key_values=cache,
+            use_cache=True,
+            logits_to_keep=1,
         ).logits[:, -1, :]
         pos = position[:, -1]
         for step in range(params.max_new_tokens):
@@ -196,8 +205,11 @@ def sample_pruned(
             )
             pos = pos + 1
             logits = model(
-                input_ids=nxt[:, None], attention_mask=attention_mask, position_ids=pos[:, None],
-                past_key_values=cache, use_cache=True,
+                input_ids=nxt[:, None],
+                attention_mask=attention_mask,
+                position_ids=pos[:, None],
+                past_key_values=cache,
+                use_cache=True,
             ).logits[:, -1, :]
     return out, stopped
 

@@ -165,9 +165,7 @@ def load_model(
     from transformers import AutoModelForCausalLM
 
     torch_dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16}[dtype]
-    model = _from_pretrained(
-        AutoModelForCausalLM, _base_path(spec, cache_dir), dtype=torch_dtype
-    )
+    model = _from_pretrained(AutoModelForCausalLM, _base_path(spec, cache_dir), dtype=torch_dtype)
     if spec.adapter:
         from peft import PeftModel
 

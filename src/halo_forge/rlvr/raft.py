@@ -120,11 +120,15 @@ def run_cycle(plan: RaftPlan, cycle: int, model: Any, tokenizer: Any, generator_
         console.print(f"Resumed: {len(previous)} samples of this cycle were already generated")
     with progress() as bar:
         gen = generator_cls(
-            model, tokenizer, batch_size=cfg.generation_batch_size,
-            system_prompt=cfg.system_prompt, progress=bar,
+            model,
+            tokenizer,
+            batch_size=cfg.generation_batch_size,
+            system_prompt=cfg.system_prompt,
+            progress=bar,
         )
         _, gstats = gen.generate(
-            plan.problems, params,
+            plan.problems,
+            params,
             on_samples=lambda batch: append_jsonl(samples_path, [s.to_dict() for s in batch]),
             skip=have,
         )

@@ -73,8 +73,12 @@ def run_sft(plan: SftPlan) -> dict[str, Any]:
     )
     t0 = time.perf_counter()
     tokenizer = load_tokenizer(plan.model, cfg.cache_dir)
-    model = load_model(plan.model, cache_dir=cfg.cache_dir, trainable_adapter=True,
-                       dtype="bfloat16" if cfg.bf16 else "float32")
+    model = load_model(
+        plan.model,
+        cache_dir=cfg.cache_dir,
+        trainable_adapter=True,
+        dtype="bfloat16" if cfg.bf16 else "float32",
+    )
     model = add_lora(model, cfg.lora, cfg.gradient_checkpointing)
     examples, evals = list(plan.examples), None
     if cfg.validation_split > 0 and len(examples) > 1:

@@ -140,6 +140,9 @@ def train_lora(
     if loss is not None and math.isnan(loss):
         loss = None
     return TrainResult(
-        loss=loss, steps=int(out.global_step), examples=len(examples), seconds=seconds,
+        loss=loss,
+        steps=int(out.global_step),
+        examples=len(examples),
+        seconds=seconds,
         losses=losses,
     )

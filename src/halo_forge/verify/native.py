@@ -161,7 +161,7 @@ class GCCVerifier(Verifier):
         ) as tmp:
             scratch = Path(tmp)
             source = scratch / ("main.c" if lang == "c" else "main.cpp")
-            source.write_text(code, encoding="utf-8")
+            source.write_text(code, encoding="utf-8", errors="replace")
             argv = [self.compilers[lang], *_WARN_FLAGS, *self.flags, "-o", "prog", source.name]
             if lang == "c":
                 argv.append("-lm")

@@ -125,13 +125,18 @@ def humaneval_program(problem: Problem, code: str) -> str:
 
     A completion that continues the prompt (no ``def <entry_point>`` of its own) gets
     ``problem.prompt`` prepended, as in the original benchmark. A completion that redefines the
-    function gets only the prompt's top-level imports (``from typing import List``), which
-    models routinely leave out.
+    function still needs what the prompt defines around it: its imports (``from typing import
+    List``) and helper functions (HumanEval/10's ``is_palindrome``). HumanEval prompts end in a
+    docstring, which makes them complete programs, so the whole prompt goes first and the
+    sample's ``def`` replaces the stub; a prompt that does not compile on its own contributes
+    only its top-level import lines.
     """
     entry = problem.entry_point or ""
     defines = re.search(rf"^\s*(?:async\s+)?def\s+{re.escape(entry)}\s*\(", code, re.MULTILINE)
     if entry and not defines:
         return problem.prompt + code
+    if problem.prompt.strip() and _compiles(problem.prompt):
+        return problem.prompt.rstrip() + "\n\n\n" + code
     imports = [line for line in problem.prompt.splitlines() if _IMPORT.match(line)]
     return "\n".join([*imports, code]) if imports else code
 

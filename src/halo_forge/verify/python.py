@@ -20,11 +20,16 @@ a separate process.
 
 from __future__ import annotations
 
+import atexit
 import marshal
+import os
+import py_compile
 import secrets
+import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 from abc import abstractmethod
 from pathlib import Path
@@ -37,9 +42,33 @@ from halo_forge.verify.py_steps import assert_steps, check_steps, humaneval_prog
 from halo_forge.verify.rewards import DEFAULT_LADDER, RewardLadder
 from halo_forge.verify.sandbox import Limits, run_sandboxed
 
-__all__ = ["PythonTestVerifier", "MBPPVerifier", "HumanEvalVerifier", "interpret"]
+__all__ = ["PythonTestVerifier", "MBPPVerifier", "HumanEvalVerifier", "harness_path", "interpret"]
 
 HARNESS = Path(__file__).with_name("_py_harness.py")
+_harness_lock = threading.Lock()
+_harness_pyc: str | None = None
+
+
+def harness_path() -> str:
+    """The harness precompiled to a ``.pyc`` in a private (0700) temp dir, else the ``.py``.
+
+    A script run as ``__main__`` is compiled on every start and never cached; running the
+    ``.pyc`` directly saves ~2.5 ms per sample (~20% of a trivial verification). Compiled once
+    per process from the shipped source, so it can be neither stale nor planted by someone else.
+    """
+    global _harness_pyc
+    with _harness_lock:
+        if _harness_pyc is None or not os.path.exists(_harness_pyc):
+            try:
+                folder = tempfile.mkdtemp(prefix="hf-harness-")
+                atexit.register(shutil.rmtree, folder, True)
+                _harness_pyc = py_compile.compile(
+                    str(HARNESS), cfile=os.path.join(folder, "harness.pyc"), doraise=True
+                )
+            except (OSError, py_compile.PyCompileError):
+                return str(HARNESS)
+        return _harness_pyc
+
 
 Outcome = tuple[Status, float, int, int, str]
 
@@ -136,7 +165,7 @@ class _HarnessVerifier(Verifier):
 
     def _argv(self) -> list[str]:
         flags = ["-I"] if self.site_packages else ["-I", "-S"]
-        return [sys.executable, *flags, str(HARNESS)]
+        return [sys.executable, *flags, harness_path()]
 
     def verify(self, problem: Problem, code: str) -> VerifyResult:
         start = time.monotonic()

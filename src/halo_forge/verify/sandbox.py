@@ -275,8 +275,8 @@ def run_sandboxed(
     try:
         out, err, verdict, timed_out = _communicate(proc, stdin, vr, limits, start + timeout)
     finally:
-        _kill_group(proc.pid)  # no-op unless we are unwinding from an error
-        if proc.returncode is None:
+        if proc.returncode is None:  # unwinding from an error, or unkillable: not reaped yet,
+            _kill_group(proc.pid)  # so its pid/group id cannot have been reused
             try:
                 proc.wait(timeout=5)
             except subprocess.TimeoutExpired:  # unkillable (D state): leave it, say so
