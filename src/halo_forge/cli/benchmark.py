@@ -47,23 +47,10 @@ def run(
     cache_dir: Cache = None,
 ) -> None:
     """Sample --samples completions per problem, verify them, report unbiased pass@k."""
+    flags = dict(locals())  # exactly the parameters
     from halo_forge.bench.run import plan_benchmark, run_benchmark
     from halo_forge.config import BenchmarkConfig, parse_k, resolve
 
-    flags = dict(
-        prompts=prompts,
-        model=model,
-        checkpoint=checkpoint,
-        verifier=verifier,
-        samples=samples,
-        k=parse_k(k) if k is not None else None,
-        output=output,
-        temperature=temperature,
-        max_new_tokens=max_new_tokens,
-        max_prompts=max_prompts,
-        workers=workers,
-        seed=seed,
-        cache_dir=cache_dir,
-    )
+    flags["k"] = parse_k(k) if k is not None else None
     cfg = resolve(BenchmarkConfig, None, flags, kind="benchmark")
     run_benchmark(plan_benchmark(cfg))

@@ -68,26 +68,9 @@ def train(
     cache_dir: Cache = None,
 ) -> None:
     """Run RAFT cycles; a rerun of the same command skips finished cycles."""
+    flags = {k: v for k, v in locals().items() if k != "config"}  # exactly the parameters
     from halo_forge.config import RaftConfig, resolve
     from halo_forge.rlvr.raft import plan_raft, run_raft
 
-    flags = dict(
-        prompts=prompts,
-        model=model,
-        checkpoint=checkpoint,
-        output=output,
-        cycles=cycles,
-        verifier=verifier,
-        reward_threshold=reward_threshold,
-        keep_percent=keep_percent,
-        samples_per_prompt=samples_per_prompt,
-        temperature=temperature,
-        learning_rate=learning_rate,
-        max_new_tokens=max_new_tokens,
-        max_prompts=max_prompts,
-        workers=workers,
-        seed=seed,
-        cache_dir=cache_dir,
-    )
     cfg = resolve(RaftConfig, config, flags, kind="raft")
     run_raft(plan_raft(cfg))

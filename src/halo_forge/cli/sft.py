@@ -35,16 +35,9 @@ def train(
     cache_dir: Cache = None,
 ) -> None:
     """Fine-tune a LoRA adapter on a dataset file."""
+    flags = {k: v for k, v in locals().items() if k != "config"}  # exactly the parameters
     from halo_forge.config import SftConfig, resolve
     from halo_forge.sft.run import plan_sft, run_sft
 
-    flags = dict(
-        data=data,
-        output=output,
-        epochs=epochs,
-        model=model,
-        learning_rate=learning_rate,
-        cache_dir=cache_dir,
-    )
     cfg = resolve(SftConfig, config, flags, kind="sft")
     run_sft(plan_sft(cfg))

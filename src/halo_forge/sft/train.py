@@ -49,6 +49,31 @@ class TrainResult:
         return self.seconds / self.steps if self.steps else 0.0
 
 
+def _progress_callback() -> Any:
+    """A rich progress bar (steps, ETA, last loss) for the Trainer (transformers imported late)."""
+    from transformers import TrainerCallback
+
+    from halo_forge.ui import progress
+
+    class _Cb(TrainerCallback):
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+            self.bar = progress()
+            self.bar.start()
+            self.task = self.bar.add_task("Training", total=state.max_steps)
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+            self.bar.update(self.task, completed=state.global_step)
+
+        def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kw: Any):
+            if logs and "loss" in logs:
+                self.bar.update(self.task, description=f"Training (loss {float(logs['loss']):.4f})")
+
+        def on_train_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+            self.bar.stop()
+
+    return _Cb()
+
+
 def to_example(prompt: str, completion: str, system_prompt: str | None) -> dict[str, Any]:
     """One conversational prompt/completion row in TRL's format."""
     return {
@@ -129,6 +154,10 @@ def train_lora(
             processing_class=tokenizer,
             callbacks=callbacks,
         )
+        from transformers.trainer_callback import PrinterCallback
+
+        trainer.remove_callback(PrinterCallback)  # raw log dicts; we show a bar and a summary
+        trainer.add_callback(_progress_callback())
         start = time.perf_counter()
         out = trainer.train()
         seconds = time.perf_counter() - start
