@@ -62,6 +62,14 @@ def test_one_cycle_then_rerun_skips_then_extend(tiny_model, prompts_file, tmp_pa
     lora_b = [p for n, p in model.named_parameters() if "lora_B" in n]
     assert lora_b and any(float(p.abs().sum()) > 0 for p in lora_b), "training changed nothing"
 
+    # the saved adapter benchmarks through the CLI (base found from adapter_config.json)
+    res = tmp_path / "adapter.json"
+    assert run(["benchmark", "run", "-m", str(final), "-p", str(prompts_file), "--verifier",
+                "python", "--samples", "2", "--k", "1", "--max-new-tokens", "8",
+                "-o", str(res)]) == 0
+    assert "adapter" in json.loads(res.read_text())["model"]
+    capsys.readouterr()
+
     # the same command again: nothing to do
     assert raft(tiny_model, prompts_file, out, "--cycles", "1") == 0
     assert "already complete" in capsys.readouterr().out

@@ -60,6 +60,8 @@ def run_benchmark(plan: BenchmarkPlan, model: Any = None, tokenizer: Any = None)
     if model is None:
         tokenizer = load_tokenizer(plan.model, cfg.cache_dir)
         model = load_model(plan.model, cache_dir=cfg.cache_dir)
+        if plan.model.adapter:  # evaluation only: fold LoRA into the weights, generate faster
+            model = model.merge_and_unload()
     params = SamplingParams(
         n=cfg.samples,
         temperature=cfg.temperature,
