@@ -269,15 +269,11 @@ def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in d.items():
         key = f"{prefix}{k}"
-        if isinstance(v, dict) and k not in ("verifier_options",) and not _is_leaf_dict(key):
+        if isinstance(v, dict) and key != "verifier_options":  # options stay one mapping
             out.update(_flatten(v, key + "."))
         else:
             out[key] = v
     return out
-
-
-def _is_leaf_dict(key: str) -> bool:
-    return key in ("verifier_options",)
 
 
 def read_yaml(path: str) -> dict[str, Any]:
