@@ -6,7 +6,7 @@ Plain frozen dataclasses with ``to_dict``/``from_dict`` so they round-trip throu
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -85,10 +85,17 @@ class ExecResult:
 
 @dataclass(frozen=True)
 class VerifyResult:
-    """The verdict on one sample. ``reward`` is in [0, 1]; ``passed`` iff status is PASS."""
+    """The verdict on one sample. ``reward`` is in [0, 1]; ``passed`` iff status is PASS.
 
-    status: Status
-    reward: float
+    Also constructible the seeds' way, ``VerifyResult(success=True, reward=1.0, details="...")``
+    (custom verifiers written for the original halo-forge): when ``status`` is omitted it is
+    derived from ``success`` (``PASS``/``FAIL``); when both are given, ``status`` wins (so
+    ``dataclasses.replace`` keeps working). The seeds' ``error=`` text lands in ``stderr``.
+    ``success`` is also readable, as an alias of :attr:`passed`.
+    """
+
+    status: Status = None  # type: ignore[assignment]  # set in __post_init__ when omitted
+    reward: float = None  # type: ignore[assignment]  # required; None only to allow success=
     tests_passed: int = 0
     tests_total: int = 0
     stdout: str = ""
@@ -96,6 +103,20 @@ class VerifyResult:
     duration: float = 0.0
     verifier: str = ""
     details: str = ""
+    success: InitVar[bool | None] = None
+    error: InitVar[str | None] = None
+
+    def __post_init__(self, success: bool | None, error: str | None) -> None:
+        if self.status is None:
+            if success is None:
+                raise TypeError("VerifyResult needs a status (or the seeds' success=True/False)")
+            object.__setattr__(self, "status", Status.PASS if success else Status.FAIL)
+        elif not isinstance(self.status, Status):
+            object.__setattr__(self, "status", Status(self.status))
+        if self.reward is None:
+            raise TypeError("VerifyResult needs a reward")
+        if error and not self.stderr:
+            object.__setattr__(self, "stderr", str(error))
 
     @property
     def passed(self) -> bool:
@@ -113,3 +134,10 @@ class VerifyResult:
         kw = {k: v for k, v in d.items() if k in names}
         kw["status"] = Status(kw["status"])
         return cls(**kw)
+
+
+# The seeds' spelling, read-only. Assigned after the class body: inside it, the name is the
+# ``success`` init-only field above.
+VerifyResult.success = property(  # type: ignore[assignment,method-assign]
+    lambda self: self.status is Status.PASS, doc="The seeds' name for :attr:`passed`."
+)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 
@@ -85,3 +86,76 @@ def test_trim_keeps_head_and_tail():
 def test_one_line():
     assert one_line(ValueError("a\n  b")) == "ValueError: a b"
     assert one_line(KeyError()) == "KeyError"
+
+
+# --- the seeds' custom-verifier contract -------------------------------------------------------
+
+
+def test_verify_result_the_seeds_way():
+    ok = VerifyResult(success=True, reward=1.0, details="fine")
+    assert (ok.status, ok.passed, ok.success, ok.details) == (Status.PASS, True, True, "fine")
+    bad = VerifyResult(success=False, reward=0.0, details="nope", error="boom")
+    assert (bad.status, bad.success, bad.stderr) == (Status.FAIL, False, "boom")
+    assert VerifyResult("RUNTIME_ERROR", 0.0).status is Status.RUNTIME_ERROR
+    # our positional form is unchanged, and dataclasses.replace still works
+    ours = VerifyResult(Status.PASS, 1.0, 3, 3)
+    assert ours.success and ours.tests_total == 3
+    changed = dataclasses.replace(ours, status=Status.FAIL, reward=0.5)
+    assert (changed.status, changed.reward, changed.success) == (Status.FAIL, 0.5, False)
+    assert VerifyResult.from_dict(ok.to_dict()) == ok
+    assert "success" not in ok.to_dict() and ok.to_dict()["passed"] is True
+    with pytest.raises(TypeError, match="needs a status"):
+        VerifyResult(reward=1.0)
+    with pytest.raises(TypeError, match="needs a reward"):
+        VerifyResult(Status.PASS)
+
+
+class SeedsStyle(Verifier):
+    """No name, one-argument verify, returns whatever it is told to."""
+
+    def __init__(self, answer: object) -> None:
+        super().__init__(max_workers=3)
+        self.answer = answer
+
+    def verify(self, code: str) -> VerifyResult:  # type: ignore[override]
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return self.answer  # type: ignore[return-value]
+
+
+def test_one_argument_verify_accepts_both_calling_conventions():
+    v = SeedsStyle(VerifyResult(success=True, reward=1.0))
+    assert v.name == "SeedsStyle" and v.max_workers == 3
+    assert v.verify("code").passed and v.verify(P1, "code").passed
+    assert v.verify(problem=P1, code="code").passed
+    assert getattr(SeedsStyle.verify, "code_only", False)
+    assert not getattr(Recording.verify, "code_only", False)  # two-argument ones untouched
+
+
+@pytest.mark.parametrize(
+    "answer,details",
+    [
+        (None, "SeedsStyle.verify returned NoneType, not a VerifyResult"),
+        ((True, 1.0), "SeedsStyle.verify returned tuple, not a VerifyResult"),
+        (VerifyResult(Status.PASS, 1.5), "SeedsStyle.verify returned reward 1.5, outside [0, 1]"),
+        (VerifyResult(Status.FAIL, float("nan")), "returned reward nan, outside [0, 1]"),
+        (ValueError("bad input\nline 2"), "ValueError: bad input line 2"),
+    ],
+)
+def test_verifier_misbehaviour_is_a_counted_sandbox_error(answer, details, caplog):
+    results = SeedsStyle(answer).verify_batch([(P1, "x"), (P2, "y")])
+    assert [r.status for r in results] == [Status.SANDBOX_ERROR] * 2
+    assert all(r.reward == 0.0 and r.verifier == "SeedsStyle" for r in results)
+    assert details in results[0].details
+    assert "2 of 2 distinct samples hit SANDBOX_ERROR" in caplog.text
+
+
+def test_safe_verify_fills_provenance():
+    r = SeedsStyle(VerifyResult(success=False, reward=0.25)).safe_verify(P1, "x")
+    assert (r.status, r.reward, r.verifier) == (Status.FAIL, 0.25, "SeedsStyle")
+    assert r.duration > 0
+
+
+def test_extract_code_helper_and_context_manager():
+    with SeedsStyle(None) as v:
+        assert v.extract_code("text\n```python\nx = 1\n```\n") == "x = 1"

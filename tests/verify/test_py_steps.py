@@ -2,7 +2,14 @@ import pytest
 
 from halo_forge.errors import DataError
 from halo_forge.types import Problem
-from halo_forge.verify.py_steps import assert_steps, check_steps, humaneval_program, setup_code
+from halo_forge.verify.py_steps import (
+    assert_steps,
+    check_steps,
+    humaneval_program,
+    judge_prelude,
+    referenced_names,
+    setup_code,
+)
 
 
 def test_eq_asserts_are_split_into_sides():
@@ -99,3 +106,44 @@ def test_setup_code_from_metadata():
     assert setup_code(Problem(id="m", prompt="")) == ""
     with pytest.raises(DataError, match="setup code is not valid"):
         setup_code(Problem(id="m", prompt="", metadata={"test_setup_code": "def ("}))
+
+
+def test_check_body_keeps_compound_statements_and_multiline_literals():
+    program = (
+        "def check(candidate):\n"
+        "    if candidate(1) > 0:\n"
+        "        assert candidate(2) == 2\n"
+        "    else:\n"
+        "        assert False\n"
+        "    assert candidate([1,\n"
+        "                      2]) == [1,\n"
+        "                              2]\n"
+    )
+    steps, bind = check_steps(program, "f")
+    assert bind == "candidate" and [s["kind"] for s in steps] == ["test", "eq"]
+    compile(steps[0]["src"], "<t>", "exec")  # the if/else survived slicing and dedenting
+    assert eval(steps[1]["left"], {"candidate": lambda x: x}) == [1, 2]
+    assert eval(steps[1]["right"]) == [1, 2]
+
+
+def test_referenced_names_are_what_the_tests_read_minus_builtins():
+    names = referenced_names("assert f(sorted(x)) == helper(len(y))", "def g():\n    return h")
+    assert {"f", "x", "helper", "y", "h"} <= set(names)
+    assert not {"sorted", "len"} & set(names)
+
+
+def test_judge_prelude_is_the_prompt_or_its_imports():
+    good = Problem(id="p", prompt=PROMPT, entry_point="add")
+    assert judge_prelude(good) == PROMPT
+    broken = Problem(id="p", prompt="import math\ndef add(xs):\n", entry_point="add")
+    assert judge_prelude(broken) == "import math"
+
+
+def test_full_function_detection():
+    problem = Problem(id="h", prompt=PROMPT, entry_point="add")
+    for code in ("async def add(xs):\n    return 1", "  def add (xs):\n    return 1"):
+        assert humaneval_program(problem, code).startswith(PROMPT.rstrip() + "\n\n\n")
+    assert humaneval_program(problem, "    # def add(xs): no\n    return 1").startswith(PROMPT)
+    assert humaneval_program(problem, "def adder(xs):\n    return 1") == PROMPT + (
+        "def adder(xs):\n    return 1"
+    )

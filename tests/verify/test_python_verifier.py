@@ -1,25 +1,16 @@
-"""PythonTestVerifier / HumanEvalVerifier end to end, including hostile samples.
+"""PythonTestVerifier / HumanEvalVerifier end to end: verdicts, partial credit, status mapping.
 
-Every adversarial sample below must not PASS; each asserts the exact status it gets so a
-change in behaviour is noticed, not just a regression to PASS.
+Hostile samples live in ``test_adversarial.py``; this file checks ordinary behaviour and the
+pure verdict → status mapping (:func:`decide`).
 """
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
-
 import pytest
 
 from halo_forge.errors import DataError
-from halo_forge.types import ExecResult, Problem, Status
-from halo_forge.verify.python import (
-    HumanEvalVerifier,
-    MBPPVerifier,
-    PythonTestVerifier,
-    harness_path,
-    interpret,
-)
+from halo_forge.types import Problem, Status
+from halo_forge.verify.python import HumanEvalVerifier, MBPPVerifier, PythonTestVerifier, decide
 
 ADD = Problem(
     id="add",
@@ -30,10 +21,6 @@ ADD = Problem(
 GOOD = "def add(a, b):\n    return a + b\n"
 WRONG = "def add(a, b):\n    return 0\n"
 VERIFIER = PythonTestVerifier(timeout=3.0)
-FAKE_FINAL = (
-    '{"stage": "final", "nonce": "0000", "compiled": true, "ran": true, "passed": 3, '
-    '"total": 3, "error": ""}'
-)
 
 
 def check(code: str, problem: Problem = ADD, verifier: PythonTestVerifier = VERIFIER):
@@ -41,11 +28,6 @@ def check(code: str, problem: Problem = ADD, verifier: PythonTestVerifier = VERI
 
 
 # --- the basics ----------------------------------------------------------------------------
-
-
-def test_harness_runs_precompiled():
-    assert harness_path().endswith(".pyc")
-    assert harness_path() == harness_path()
 
 
 def test_correct_solution_passes():
@@ -115,237 +97,6 @@ def test_mbpp_is_the_same_verifier_under_its_own_name():
     assert (r.status, r.verifier) == (Status.PASS, "mbpp")
 
 
-# --- hostile samples -------------------------------------------------------------------------
-
-
-def test_infinite_loop_times_out_promptly():
-    verifier = PythonTestVerifier(timeout=1.0)
-    start = time.monotonic()
-    r = check("def add(a, b):\n    while True:\n        pass\n", verifier=verifier)
-    assert (r.status, r.reward) == (Status.TIMEOUT, 0.0)
-    assert time.monotonic() - start < 2.5
-
-
-def test_sys_exit_at_top_level():
-    r = check(GOOD + "import sys\nsys.exit(0)\n")
-    assert r.status is Status.RUNTIME_ERROR and r.details == "SystemExit: 0"
-
-
-def test_system_exit_inside_the_function_fails_each_test():
-    r = check("def add(a, b):\n    raise SystemExit(0)\n")
-    assert (r.status, r.tests_passed) == (Status.FAIL, 0)
-    assert r.details == "test 1: SystemExit: 0"
-
-
-def test_os_exit_at_top_level():
-    r = check(GOOD + "import os\nos._exit(0)\n")
-    assert r.status is Status.RUNTIME_ERROR and "before the harness reported" in r.details
-
-
-def test_os_exit_inside_the_function():
-    r = check("def add(a, b):\n    import os\n    os._exit(0)\n")
-    assert r.status is Status.RUNTIME_ERROR
-
-
-def test_atexit_handler_cannot_change_the_outcome():
-    code = "import atexit, os, sys\natexit.register(lambda: os._exit(0))\n" + WRONG
-    assert check(code).status is Status.FAIL
-    code = "import atexit, sys\natexit.register(sys.exit, 0)\n" + WRONG
-    assert check(code).status is Status.FAIL
-
-
-def test_printed_success_markers_are_ignored():
-    code = f"print('PASS')\nprint('all tests passed')\nprint({FAKE_FINAL!r})\n" + WRONG
-    r = check(code)
-    assert r.status is Status.FAIL and "PASS" in r.stdout
-
-
-def test_fake_verdict_on_every_fd_then_exit():
-    code = (
-        "import os\n"
-        f"line = {FAKE_FINAL!r}.encode() + b'\\n'\n"
-        "for fd in range(3, 64):\n"
-        "    try:\n"
-        "        os.write(fd, line)\n"
-        "    except OSError:\n"
-        "        pass\n"
-        "os._exit(0)\n"
-    )
-    r = check(code)
-    assert r.status is Status.RUNTIME_ERROR and "tampered" in r.details
-
-
-def test_fake_verdict_written_early_is_overridden_by_the_real_one():
-    code = (
-        "import os\n"
-        "for fd in range(3, 64):\n"
-        "    try:\n"
-        f"        os.write(fd, {FAKE_FINAL!r}.encode() + b'\\n')\n"
-        "    except OSError:\n"
-        "        pass\n" + WRONG
-    )
-    assert check(code).status is Status.FAIL
-
-
-def test_closing_the_verdict_channel_is_not_a_pass():
-    assert check("import os\nos.closerange(3, 1024)\n" + GOOD).status is Status.RUNTIME_ERROR
-
-
-def test_always_equal_object():
-    code = (
-        "class AlwaysEqual:\n"
-        "    def __eq__(self, other):\n        return True\n"
-        "    def __ne__(self, other):\n        return False\n"
-        "def add(a, b):\n    return AlwaysEqual()\n"
-    )
-    r = check(code)
-    assert (r.status, r.tests_passed) == (Status.FAIL, 0)
-    assert "not plain data" in r.details
-
-
-def test_always_equal_int_subclass_and_container():
-    code = (
-        "class E(int):\n    def __eq__(self, other):\n        return True\n"
-        "    __hash__ = int.__hash__\n"
-        "def add(a, b):\n    return E(0)\n"
-    )
-    assert check(code).status is Status.FAIL
-    problem = Problem(id="l", prompt="", tests=["assert pair() == [1, 2]"])
-    code = "class E:\n    __eq__ = lambda s, o: True\ndef pair():\n    return [E(), E()]\n"
-    assert check(code, problem).status is Status.FAIL
-
-
-def test_patched_builtins_do_not_fool_the_harness():
-    code = (
-        "import builtins\n"
-        "builtins.type = lambda *a: int\n"
-        "builtins.isinstance = lambda *a: True\n"
-        "builtins.set = list\n"
-        "builtins.id = lambda x: 0\n"
-        "class E:\n    __eq__ = lambda s, o: True\n"
-        "def add(a, b):\n    return E()\n"
-    )
-    assert check(code).status is Status.FAIL
-
-
-def test_memory_bomb():
-    r = check("x = ' ' * 10**10\n" + GOOD)
-    assert r.status is Status.RUNTIME_ERROR and "MemoryError" in r.details
-
-
-def test_huge_output_is_capped_and_not_a_pass():
-    r = check("print('x' * 10**7)\n" + WRONG)
-    assert r.status is Status.FAIL
-    assert len(r.stdout) < 2200
-
-
-def test_huge_output_from_a_correct_solution_still_passes():
-    r = check("print('x' * 10**7)\n" + GOOD)
-    assert r.status is Status.PASS and len(r.stdout) < 2200
-
-
-def test_fork_is_blocked():
-    r = check("import os\nos.fork()\n" + GOOD)
-    assert r.status is Status.RUNTIME_ERROR and "PermissionError" in r.details
-
-
-def test_subprocess_is_blocked():
-    r = check("import subprocess\nsubprocess.run(['true'])\n" + GOOD)
-    assert r.status is Status.RUNTIME_ERROR and "PermissionError" in r.details
-
-
-def test_signalling_the_parent_is_blocked():
-    # Signal 0 only probes; if the guard failed, this sample would PASS.
-    assert check("import os\nos.kill(os.getppid(), 0)\n" + GOOD).status is Status.RUNTIME_ERROR
-
-
-def test_writing_outside_the_scratch_dir_is_blocked(tmp_path: Path):
-    target = tmp_path / "pwned.txt"
-    r = check(f"open({str(target)!r}, 'w').write('pwned')\n" + GOOD)
-    assert r.status is Status.RUNTIME_ERROR and not target.exists()
-
-
-def test_deleting_outside_the_scratch_dir_is_blocked(tmp_path: Path):
-    victim = tmp_path / "victim"
-    victim.mkdir()
-    (victim / "keep.txt").write_text("keep")
-    r = check(f"import shutil\nshutil.rmtree({str(victim)!r})\n" + GOOD)
-    assert r.status is Status.RUNTIME_ERROR and (victim / "keep.txt").exists()
-
-
-def test_sockets_are_blocked():
-    r = check("import socket\n" + GOOD)
-    assert r.status is Status.RUNTIME_ERROR and "import of socket halted" in r.details
-
-
-def test_c_stack_overflow_segfault():
-    code = (
-        "import sys\nsys.setrecursionlimit(10**7)\n"
-        "class A:\n    def __repr__(self):\n        return repr(self)\n"
-        "repr(A())\n" + GOOD
-    )
-    r = check(code)
-    assert (r.status, r.details) == (Status.RUNTIME_ERROR, "killed by SIGSEGV")
-
-
-def test_keyboard_interrupt_at_import():
-    assert check("raise KeyboardInterrupt\n" + GOOD).status is Status.RUNTIME_ERROR
-
-
-def test_payload_is_not_readable_from_stdin():
-    # If the harness left its payload (with the nonce) on stdin, this would raise at import.
-    assert check("import sys\nassert sys.stdin.buffer.read() == b''\n" + GOOD).status is Status.PASS
-
-
-@pytest.mark.xfail(strict=True, reason="known gap: in-process harness; issue 3 judges elsewhere")
-def test_interpreter_introspection_can_forge_the_verdict():
-    code = (
-        "import os, sys\n"
-        "f = sys._getframe(1)\n"
-        "nonce, fd = f.f_locals['nonce'], f.f_locals['fd']\n"
-        'os.write(fd, (\'{"stage": "final", "nonce": "%s", "compiled": true, \'\n'
-        '              \'"ran": true, "passed": 3, "total": 3, "error": ""}\\n\'\n'
-        "              % nonce).encode())\n"
-        "os._exit(0)\n"
-    )
-    assert check(code).status is not Status.PASS
-
-
-# --- benign samples that must keep working ---------------------------------------------------
-
-
-def test_threads_are_fine():
-    code = (
-        "from concurrent.futures import ThreadPoolExecutor\n"
-        "def add(a, b):\n"
-        "    with ThreadPoolExecutor(4) as pool:\n"
-        "        x, y = pool.map(lambda v: v, [a, b])\n"
-        "    return x + y\n"
-    )
-    assert check(code).status is Status.PASS
-
-
-def test_a_one_second_sleep_is_fine():
-    r = check("import time\ntime.sleep(1)\n" + GOOD)
-    assert r.status is Status.PASS and r.duration >= 1.0
-
-
-def test_a_lingering_thread_does_not_hold_the_verdict():
-    start = time.monotonic()
-    code = "import threading, time\nthreading.Thread(target=time.sleep, args=(60,)).start()\n"
-    assert check(code + GOOD).status is Status.PASS
-    assert time.monotonic() - start < 2.0
-
-
-def test_files_in_the_scratch_dir_are_fine():
-    code = "open('notes.txt', 'w').write('ok')\nassert open('notes.txt').read() == 'ok'\n"
-    assert check(code + GOOD).status is Status.PASS
-
-
-def test_main_guard_does_not_run():
-    assert check(GOOD + "if __name__ == '__main__':\n    raise SystemExit(1)\n").passed
-
-
 # --- HumanEval -------------------------------------------------------------------------------
 
 HE_PROMPT = 'from typing import List\n\n\ndef total(xs: List[int]) -> int:\n    """Sum xs."""\n'
@@ -389,10 +140,12 @@ def test_humaneval_wrong_is_partial():
     assert (r.status, r.tests_passed, r.tests_total) == (Status.FAIL, 1, 3)
 
 
-def test_humaneval_always_equal_fails():
+def test_humaneval_always_equal_fails_every_test():
+    # Even the abs(candidate(x) - 5) < 1e-9 test: the object never reaches the judge.
     code = "    class E:\n        __eq__ = lambda s, o: True\n        __sub__ = lambda s, o: 0\n"
     r = HE_VERIFIER.verify(HE, code + "    return E()\n")
-    assert r.status is Status.FAIL and r.tests_passed == 1  # only the abs(...) < eps assert
+    assert (r.status, r.tests_passed) == (Status.FAIL, 0)
+    assert "not plain data (E)" in r.details
 
 
 def test_humaneval_fallback_runs_check_whole():
@@ -413,69 +166,183 @@ def test_humaneval_needs_entry_point_and_one_program():
         HE_VERIFIER.verify(Problem(id="x", prompt="", tests=[], entry_point="f"), "pass")
 
 
-# --- verdict interpretation (pure) -----------------------------------------------------------
+# --- verdict → status (pure) ------------------------------------------------------------------
 
 
-def _exec(verdict=None, *, timed_out=False, rc=0, sig=None, stderr=""):
-    return ExecResult(
-        returncode=rc,
-        signal=sig,
-        timed_out=timed_out,
-        stdout="",
-        stderr=stderr,
-        wall_time=1.0,
-        verdict=verdict,
+def _v(**kw):
+    base = {"stage": "tests", "compiled": True, "ran": True, "passed": 2, "total": 2, "error": ""}
+    return {**base, "timed_out": False, "gone": "", "died": "", "duration": 1.0, **kw}
+
+
+def test_decide_pass_and_fail():
+    assert decide(_v())[:2] == (Status.PASS, 1.0)
+    status, reward, passed, total, details = decide(_v(passed=1, error="test 2: boom"))
+    assert (status, passed, total, details) == (Status.FAIL, 1, 2, "test 2: boom")
+    assert reward == pytest.approx(0.55)
+
+
+def test_decide_compile_and_load_failures():
+    compile_error = decide(_v(compiled=False, ran=False, passed=0, error="SyntaxError: x"))
+    assert compile_error[0] is Status.COMPILE_ERROR and compile_error[4] == "SyntaxError: x"
+    assert decide(_v(ran=False, passed=0, error="ValueError: v"))[0] is Status.RUNTIME_ERROR
+
+
+def test_decide_death_and_timeout():
+    died = decide(_v(compiled=False, ran=False, passed=0, gone="exited", died="killed by SIGSEGV"))
+    assert died[0] is Status.RUNTIME_ERROR and died[4] == "killed by SIGSEGV"
+    exited = decide(_v(ran=False, passed=0, gone="exited", died="exited with code 0"))
+    assert exited[0] is Status.RUNTIME_ERROR and "before the harness reported" in exited[4]
+    midway = decide(_v(passed=1, gone="exited", died="exited with code 0"))
+    assert (midway[0], midway[1], midway[2]) == (Status.RUNTIME_ERROR, 0.0, 1)
+    assert decide(_v(passed=1, timed_out=True, gone="timed out"))[:2] == (Status.TIMEOUT, 0.0)
+    protocol = decide(_v(passed=0, gone="broke the harness protocol: malformed reply"))
+    assert protocol[0] is Status.RUNTIME_ERROR and "protocol" in protocol[4]
+
+
+def test_decide_infrastructure_errors():
+    assert decide({"judge_error": "sandbox worker lost: boom"})[0] is Status.SANDBOX_ERROR
+    assert decide(_v(passed=0, total=0))[0] is Status.SANDBOX_ERROR
+
+
+def test_decide_all_passed_wins_over_a_late_death():
+    # The judge only counts a test after the answer arrived; a death afterwards changes nothing.
+    assert decide(_v(gone="exited", died="killed by SIGKILL"))[0] is Status.PASS
+
+
+# --- the judge runs the tests; the candidate only answers calls ------------------------------
+
+
+def _one(tests: list[str], code: str, **kw) -> object:
+    problem = Problem(id=f"oracle-{abs(hash(tuple(tests)))}", prompt="", tests=tests)
+    return check(code, problem, **kw)
+
+
+def test_generator_results_behave_like_generators():
+    code = "def evens(n):\n    return (i for i in range(n) if i % 2 == 0)\n"
+    assert _one(["assert list(evens(5)) == [0, 2, 4]"], code).status is Status.PASS
+    assert _one(["assert evens(5) == [0, 2, 4]"], code).status is Status.FAIL  # as in Python
+    assert _one(["assert list(r(3)) == [0, 1, 2]"], "def r(n):\n    return range(n)\n").passed
+
+
+def test_in_place_mutation_of_arguments_is_seen_by_the_test():
+    test = "xs = [3, 1, 2]\nsort_it(xs)\nassert xs == [1, 2, 3]"
+    assert _one([test], "def sort_it(xs):\n    xs.sort()\n").status is Status.PASS
+    assert _one([test], "def sort_it(xs):\n    return sorted(xs)\n").status is Status.FAIL
+
+
+def test_exceptions_the_test_expects_are_rebuilt():
+    test = "try:\n    f(-1)\n    raise AssertionError('no error')\nexcept ValueError:\n    pass"
+    assert _one([test], "def f(x):\n    raise ValueError('neg')\n").passed
+    subclass = "class Neg(ValueError):\n    pass\ndef f(x):\n    raise Neg('neg')\n"
+    assert _one([test], subclass).passed  # its nearest built-in base is what the test sees
+    assert not _one([test], "def f(x):\n    raise KeyError('neg')\n").passed
+
+
+def test_keyword_arguments_and_several_candidate_functions():
+    code = (
+        "def enc(s, shift=1):\n    return ''.join(chr(ord(c) + shift) for c in s)\n"
+        "def dec(s, shift=1):\n    return enc(s, -shift)\n"
+    )
+    tests = ["assert dec(enc('abc', shift=2), shift=2) == 'abc'", "assert enc(s='a') == 'b'"]
+    assert _one(tests, code).status is Status.PASS
+
+
+def test_plain_module_values_the_tests_read():
+    assert _one(["assert LIMIT == 10"], "LIMIT = 10\n").passed
+    assert not _one(["assert LIMIT == 10"], "LIMIT = 11\n").passed
+
+
+def test_non_plain_arguments_cannot_be_judged():
+    r = _one(["assert apply(lambda x: x * 2, 3) == 6"], "def apply(f, x):\n    return f(x)\n")
+    assert r.status is Status.FAIL and "argument to apply() is not plain data" in r.details
+
+
+def test_mbpp_setup_imports_are_visible_to_the_sample():
+    problem = Problem(
+        id="imp",
+        prompt="",
+        tests=["assert root(16) == 4"],
+        metadata={"test_imports": ["import math"]},
+    )
+    assert check("def root(x):\n    return int(math.sqrt(x))\n", problem).passed
+
+
+def test_site_packages_only_when_asked():
+    code = "import yaml\ndef f():\n    return yaml.safe_load('a: 1')\n"
+    tests = ["assert f() == {'a': 1}"]
+    assert _one(tests, code).status is Status.RUNTIME_ERROR
+    with_site = PythonTestVerifier(timeout=5.0, site_packages=True)
+    assert _one(tests, code, verifier=with_site).status is Status.PASS
+
+
+def test_random_inputs_are_the_same_for_every_sample():
+    test = "import random\nxs = [random.randint(0, 10**6) for _ in range(3)]\nassert echo(xs) == xs"
+    code = "def echo(xs):\n    print(xs)\n    return xs\n"
+    first, second = _one([test], code), _one([test], code + "# again\n")
+    assert first.passed and second.passed and first.stdout == second.stdout
+
+
+def test_stdlib_container_results_keep_python_semantics():
+    counter = "from collections import Counter\ndef freq(xs):\n    return Counter(xs)\n"
+    assert _one(["assert freq([1, 1, 2]) == {1: 2, 2: 1}"], counter).passed  # MBPP 40, 88
+    assert not _one(["assert freq([1, 1, 2]) == {1: 1, 2: 1}"], counter).passed
+    assert _one(["assert freq('aab').most_common(1) == [('a', 2)]"], counter).passed
+    deque = "from collections import deque\ndef d(xs):\n    return deque(xs, maxlen=2)\n"
+    assert _one(["assert list(d([1, 2, 3])) == [2, 3]"], deque).passed
+    assert not _one(["assert d([1, 2, 3]) == [2, 3]"], deque).passed  # a deque is no list
+
+
+NODE = "class Node:\n    def __init__(self, data):\n        self.data, self.left = data, None\n"
+TREE = Problem(
+    id="tree",
+    prompt="",
+    tests=["assert depth(root) == 2", "assert depth(leaf) == 1"],
+    entry_point="depth",
+    metadata={"test_setup_code": "root = Node(1)\nroot.left = Node(2)\nleaf = Node(3)"},
+)
+
+
+def test_setup_objects_built_from_the_samples_class_are_passed_by_name():
+    # MBPP 367: the setup builds trees from the Node class the *sample* defines; the judge
+    # cannot hold them, so calls receive the candidate process's own copies.
+    good = NODE + "def depth(n):\n    return 0 if n is None else 1 + depth(n.left)\n"
+    assert check(good, TREE).status is Status.PASS
+    r = check(NODE + "def depth(n):\n    return 1\n", TREE)
+    assert (r.status, r.tests_passed) == (Status.FAIL, 1)
+
+
+def test_setup_objects_cannot_be_compared_in_the_judge():
+    problem = Problem(
+        id="tree2",
+        prompt="",
+        tests=["assert same() == root"],
+        metadata={"test_setup_code": "root = Node(1)"},
+    )
+    r = check(NODE + "def same():\n    return 1\n", problem)
+    assert r.status is Status.FAIL
+
+
+def test_setup_failures_are_ours_unless_the_candidate_was_involved():
+    from types import SimpleNamespace
+
+    from halo_forge.verify import _py_judge as judge
+
+    child = SimpleNamespace(calls=0, taint="")
+
+    def statements(*srcs):
+        return [(compile(src, "<t>", "exec"), names) for src, names in srcs]
+
+    ns: dict = {}
+    assert judge._run_setup(statements(("x = 1 / 0", ["x"])), ns, child) == (
+        "ZeroDivisionError: division by zero"
     )
 
+    def node(*args):  # a candidate function that returned an object
+        child.calls += 1
+        raise judge.NotJudgeable("result of Node() is not plain data (Node)")
 
-def _final(**kw):
-    return {
-        "stage": "final",
-        "nonce": "n",
-        "compiled": True,
-        "ran": True,
-        "passed": 2,
-        "total": 2,
-        "error": "",
-        **kw,
-    }
-
-
-def test_interpret_pass_and_fail():
-    assert interpret(_exec(_final()), "n")[:2] == (Status.PASS, 1.0)
-    status, reward, passed, total, _ = interpret(_exec(_final(passed=1)), "n")
-    assert (status, passed, total) == (Status.FAIL, 1, 2) and reward == pytest.approx(0.55)
-
-
-def test_interpret_wrong_nonce_or_malformed_is_tampering():
-    for verdict in (
-        _final(nonce="other"),
-        _final(passed=3),
-        _final(passed=True, total=1),
-        _final(passed="2"),
-        _final(stage="finished"),
-        _final(ran=1),
-    ):
-        status, reward, *_, details = interpret(_exec(verdict), "n")
-        assert (status, reward) == (Status.RUNTIME_ERROR, 0.0), verdict
-        assert "tampered" in details
-
-
-def test_interpret_no_verdict_is_an_infrastructure_error():
-    status, _, _, _, details = interpret(_exec(None, rc=1, stderr="Traceback\nOSError: boom"), "n")
-    assert status is Status.SANDBOX_ERROR and "OSError: boom" in details
-    assert interpret(_exec(None, timed_out=True), "n")[0] is Status.TIMEOUT
-
-
-def test_interpret_loaded_only():
-    loaded = {"stage": "loaded", "nonce": "n"}
-    assert interpret(_exec(loaded, timed_out=True), "n")[0] is Status.TIMEOUT
-    status, *_, details = interpret(_exec(loaded, rc=-11, sig=11), "n")
-    assert status is Status.RUNTIME_ERROR and details == "killed by SIGSEGV"
-    assert interpret(_exec(loaded), "n")[0] is Status.RUNTIME_ERROR
-
-
-def test_interpret_compile_and_import_failures():
-    assert interpret(_exec(_final(compiled=False, ran=False)), "n")[0] is Status.COMPILE_ERROR
-    assert interpret(_exec(_final(ran=False)), "n")[0] is Status.RUNTIME_ERROR
-    assert interpret(_exec(_final(passed=0, total=0)), "n")[0] is Status.SANDBOX_ERROR
+    ns = {"Node": node}
+    assert judge._run_setup(statements(("t = Node(1)", ["t"]), ("y = 2", ["y"])), ns, child) == ""
+    assert type(ns["t"]) is judge.Ref and ns["y"] == 2
+    with pytest.raises(judge.NotJudgeable):
+        ns["t"] == 1  # noqa: B015 - the comparison itself must refuse

