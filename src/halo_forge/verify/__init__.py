@@ -3,13 +3,14 @@
 Public API::
 
     extract_code(completion, language="python") -> str
-    get_verifier(name, **options) -> Verifier          # python, mbpp, humaneval, gcc, clang
-    Verifier.verify(problem, code) -> VerifyResult
+    get_verifier(name, **options) -> Verifier          # known_verifiers() lists the names
+    Verifier.verify(problem, code) -> VerifyResult     # or the seeds' verify(code)
     Verifier.verify_batch(items, workers=None, on_done=None) -> list[VerifyResult]
     run_sandboxed(argv, *, cwd, timeout, limits, stdin=None, verdict_fd=False) -> ExecResult
-    isolation_level() -> str                             # "rlimits-only" until bubblewrap
+    isolation_level() -> str                           # "bubblewrap" or "rlimits-only"
 """
 
+from halo_forge.types import Status, VerifyResult
 from halo_forge.verify.base import Verifier
 from halo_forge.verify.extract import extract_code
 from halo_forge.verify.native import ClangVerifier, GCCVerifier
@@ -27,7 +28,9 @@ __all__ = [
     "MBPPVerifier",
     "PythonTestVerifier",
     "RewardLadder",
+    "Status",
     "Verifier",
+    "VerifyResult",
     "extract_code",
     "get_verifier",
     "isolation_level",
