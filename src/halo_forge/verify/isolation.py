@@ -192,7 +192,9 @@ def _visible_roots(extra: tuple[str, ...]) -> list[str]:
         wanted = [*_python_roots(), *_extra_read, *extra]
     keep: list[str] = []
     for p in sorted({os.path.realpath(x) for x in wanted}):
-        if _under(p, ("/usr", "/etc")) or any(_under(p, (k,)) for k in keep):
+        if _under(p, ("/usr", "/etc", "/proc", "/dev", "/sys")) or any(
+            _under(p, (k,)) for k in keep
+        ):  # /proc and /dev are the sandbox's own, never the host's
             continue
         if os.path.exists(p):
             keep.append(p)
@@ -222,13 +224,15 @@ def mount_args(
             args += ["--symlink", os.readlink(p), str(p)]
         elif p.is_dir():
             args += ["--ro-bind", str(p), str(p)]
+    # the private /tmp first: a path to show that lives under /tmp (a checkout or a tool
+    # installed there) must be bound on top of it, not hidden by it
+    args += ["--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev"]
     made: set[str] = set()
     for root in _visible_roots(extra_read):
         args += _parents(os.path.dirname(root), made)
         args += ["--ro-bind", root, root]
     for p in hide:
         args += ["--tmpfs", p]
-    args += ["--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev"]
     for host, inside in ro_binds:
         args += ["--ro-bind", host, inside]
     for d in dirs:
