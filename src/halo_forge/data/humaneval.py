@@ -10,13 +10,12 @@ split, ``test``.
 
 from __future__ import annotations
 
-import gzip
-import json
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from halo_forge.data.prompts import read_jsonl
 from halo_forge.errors import DataError
 from halo_forge.types import Problem
 
@@ -63,26 +62,7 @@ def problem_from_row(row: dict[str, Any], where: str = "humaneval") -> Problem:
 
 def read_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
     """``(line number, row)`` of a JSONL or JSONL.gz file; errors name the file and line."""
-    try:
-        if path.suffix == ".gz":
-            with gzip.open(path, "rt", encoding="utf-8") as f:
-                text = f.read()
-        else:
-            text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError, EOFError) as exc:
-        raise DataError(f"cannot read {path}: {exc}") from None
-    rows = []
-    for n, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path}:{n}: invalid JSON ({exc.msg} at column {exc.colno})") from None
-        if not isinstance(row, dict):
-            raise DataError(f"{path}:{n}: expected a JSON object, got {type(row).__name__}")
-        rows.append((n, row))
-    return rows
+    return [(row.pop("__line__"), row) for row in read_jsonl(path)]
 
 
 @cache

@@ -8,6 +8,7 @@ lines or one test program), ``entry_point``, ``language``, ``reference``/``solut
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -106,11 +107,16 @@ def load_problems(spec: str | PromptSource, max_prompts: int | None = None) -> l
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """Parse a JSONL file; blank lines are skipped; a bad line raises ``file:line: why``."""
+    """Parse a JSONL (or JSONL.gz) file; blank lines are skipped; a bad line raises
+    ``file:line: why``. Each row gets its 1-based line number under ``"__line__"``."""
     rows: list[dict[str, Any]] = []
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
+        if path.suffix == ".gz":
+            with gzip.open(path, "rt", encoding="utf-8") as f:
+                text = f.read()
+        else:
+            text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError, EOFError) as e:
         raise DataError(f"cannot read {path}: {e}") from None
     for n, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
