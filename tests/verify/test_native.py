@@ -54,7 +54,7 @@ WARNS = "int main() { int unused; return 0; }\n"
 
 @pytest.fixture(scope="module")
 def compile_only() -> GCCVerifier:
-    return GCCVerifier(flags=["-O0"], cache=False)
+    return GCCVerifier(flags=["-O0"], cache=False, run_after_compile=False)
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +83,11 @@ def test_compile_only_with_tests_is_never_pass(compile_only: GCCVerifier):
     r = compile_only.verify(SUM, GOOD)
     assert (r.status, r.reward) == (Status.FAIL, 0.5)
     assert "3 tests not run" in r.details
+
+
+def test_default_runs_io_tests_when_the_problem_has_them():
+    r = GCCVerifier(flags=["-O0"], cache=False).verify(SUM, GOOD)
+    assert (r.status, r.reward, r.tests_passed) == (Status.PASS, 1.0, 3)
 
 
 def test_c_language_uses_gcc(compile_only: GCCVerifier):
@@ -353,7 +358,7 @@ def test_conformance(name: str, tmp_path, request: pytest.FixtureRequest):
         r = v.verify(problem, broken)
         assert (r.status, r.reward) == (Status.COMPILE_ERROR, 0.0), r
         assert r.details
-        compile_only = get_verifier(name, cache=tmp_path, **options)
+        compile_only = get_verifier(name, run_after_compile=False, cache=tmp_path, **options)
         r = compile_only.verify(free, warns)
         assert (r.status, r.reward) == (Status.FAIL, 0.3), r
         assert r.details

@@ -12,7 +12,9 @@ Rewards follow the ladder (:mod:`halo_forge.verify.rewards`):
   A source that silences diagnostics itself (``#pragma GCC diagnostic``, ``_Pragma``, a line
   marker declaring it a system header, Rust's ``#[allow(...)]``) is scored as having warnings:
   otherwise a model learns to prepend the pragma instead of fixing the warning;
-* with ``run_after_compile=True``: the binary runs in the sandbox. Without I/O tests, exiting 0
+* with ``run_after_compile=True`` — or by default (``None``) whenever the problem has
+  ``io_tests``, since compiling alone can never pass a problem with tests: the binary runs in
+  the sandbox. Without I/O tests, exiting 0
   → 0.7. With ``problem.metadata["io_tests"]`` (a list of ``{"input": str, "output": str}``,
   optionally ``"timeout": seconds`` for that case, else ``run_timeout``; stdin → expected
   stdout, compared ignoring trailing whitespace on each line and trailing blank lines) the
@@ -259,7 +261,7 @@ class CompiledVerifier(Verifier):
         *,
         compile_timeout: float = 30.0,
         run_timeout: float = 5.0,
-        run_after_compile: bool = False,
+        run_after_compile: bool | None = None,
         ladder: RewardLadder = DEFAULT_LADDER,
         compile_limits: Limits = COMPILE_LIMITS,
         run_limits: Limits | None = None,
@@ -447,7 +449,8 @@ class CompiledVerifier(Verifier):
             return self._result(start, Status.COMPILE_ERROR, reward, c.res, details=c.error)
         warning = c.warning or self._suppressed(code)
         rung = self.ladder.compile_reward(True, bool(warning))
-        if not self.run_after_compile:
+        run = self.run_after_compile if self.run_after_compile is not None else bool(cases)
+        if not run:
             return self._compile_only(start, problem, cases, rung, warning, c.res)
         if not cases:
             return self._run_once(start, c.artifact, rung, run_dir)
