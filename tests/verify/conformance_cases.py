@@ -105,6 +105,11 @@ CASES: dict[str, Case] = {
     "humaneval": Case(_HUMANEVAL, "    return a + b\n", "    return None\n"),
     "pytest": Case(_PYTEST, _ADD_GOOD, _ADD_BAD),
     "unittest": Case(_UNITTEST, _ADD_GOOD, _ADD_BAD),
+    "python_io": Case(
+        Problem(id="c/python_io", prompt="", metadata={"io_tests": _IO}),
+        "a, b = map(int, input().split())\nprint(a + b)\n",
+        "a, b = map(int, input().split())\nprint(a - b)\n",
+    ),
     "gcc": Case(_CPP, _CPP_GOOD, _CPP_BAD, tools=("g++",), options=_RUN),
     "clang": Case(_CPP, _CPP_GOOD, _CPP_BAD, tools=("clang++",), options=_RUN),
     "rust": Case(

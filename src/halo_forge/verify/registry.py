@@ -25,6 +25,7 @@ from halo_forge.verify.go import GoVerifier
 from halo_forge.verify.native import ClangVerifier, GCCVerifier, MingwVerifier
 from halo_forge.verify.pytest_verifier import PytestVerifier, UnittestVerifier
 from halo_forge.verify.python import HumanEvalVerifier, MBPPVerifier, PythonTestVerifier
+from halo_forge.verify.python_io import PythonIOVerifier
 from halo_forge.verify.remote import MSVCSSHVerifier
 from halo_forge.verify.rust import RustVerifier
 
@@ -40,6 +41,7 @@ ENTRY_POINT_GROUP = "halo_forge.verifiers"
 
 _REGISTRY: dict[str, Callable[..., Verifier]] = {
     "python": PythonTestVerifier,
+    "python_io": PythonIOVerifier,
     "mbpp": MBPPVerifier,
     "humaneval": HumanEvalVerifier,
     "pytest": PytestVerifier,

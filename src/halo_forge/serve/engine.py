@@ -1,0 +1,226 @@
+"""What the HTTP server calls: an ``Engine`` turns messages or a prompt into ``n`` completions.
+
+The server knows nothing about torch; it validates requests and calls an ``Engine``. Tests (and
+other tools) can serve any object with this shape — e.g. a fake engine with canned answers.
+
+``HFEngine`` samples with ``generation.hf.sample_pruned`` (the same sampler as training and
+benchmarking, so a served model behaves like the one ``benchmark run`` measured): the ``n``
+choices of one request are one batch. It is not thread-safe; the server holds a lock around it.
+Departures from OpenAI: a stop string ends the completion but, as in OpenAI, is not included in
+the returned text; ``completion_tokens`` counts every sampled token, including those of the
+trimmed stop string.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from halo_forge.models.loader import ModelSpec
+
+
+class EngineRequestError(ValueError):
+    """The request cannot be served by this model (no chat template, prompt too long...).
+
+    The server answers it with HTTP 400; ``param``/``code`` fill OpenAI's error fields.
+    """
+
+    def __init__(self, message: str, *, param: str | None = None, code: str | None = None):
+        super().__init__(message)
+        self.param = param
+        self.code = code
+
+
+@dataclass
+class Completion:
+    """One choice. ``finish_reason`` is ``"stop"`` (EOS or a stop string) or ``"length"``."""
+
+    text: str
+    finish_reason: str
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class Engine(Protocol):
+    model_id: str
+
+    def chat(
+        self,
+        messages: list[dict],
+        *,
+        max_tokens: int,
+        temperature: float,
+        top_p: float,
+        n: int,
+        stop: list[str] | None,
+        seed: int | None,
+    ) -> list[Completion]:
+        """``n`` replies to ``messages`` (``[{"role", "content"}]``), via the chat template."""
+        ...
+
+    def complete(
+        self,
+        prompt: str,
+        *,
+        max_tokens: int,
+        temperature: float,
+        top_p: float,
+        n: int,
+        stop: list[str] | None,
+        seed: int | None,
+    ) -> list[Completion]:
+        """``n`` continuations of the raw ``prompt`` (no template)."""
+        ...
+
+
+def model_id_for(spec: ModelSpec) -> str:
+    """A short name for ``/v1/models``: the adapter or model folder's name, or the hub id."""
+    from halo_forge.models.embedded import EMBEDDED_NAME
+
+    if spec.adapter:
+        return Path(spec.adapter).name
+    if spec.base is None:
+        return EMBEDDED_NAME
+    p = Path(spec.base)
+    return p.name if p.is_dir() else spec.base
+
+
+class HFEngine:
+    """``Engine`` over a loaded transformers causal LM (adapters merged beforehand)."""
+
+    def __init__(self, model: Any, tokenizer: Any, model_id: str):
+        self.model = model
+        self.tokenizer = tokenizer
+        self.model_id = model_id
+        self._eos = {tokenizer.eos_token_id, tokenizer.pad_token_id} - {None}
+        self._all_ids = frozenset(range(len(tokenizer)))
+        cfg = getattr(model, "config", None)
+        self.context_length: int | None = getattr(cfg, "max_position_embeddings", None)
+        self._lock = threading.Lock()  # the sampler reseeds torch's global RNG
+        model.eval()
+
+    @classmethod
+    def load(
+        cls,
+        model: ModelSpec | str | None = None,
+        *,
+        checkpoint: str | None = None,
+        cache_dir: str | None = None,
+    ) -> HFEngine:
+        """Load like ``benchmark run`` does: resolve, load, merge an adapter for inference.
+
+        ``model`` is a ``ModelSpec``, a folder or hub id, or None for the embedded model.
+        Raises ``ModelLoadError`` for a missing folder or unreachable hub id.
+        """
+        from halo_forge.models.loader import ModelSpec, load_model, load_tokenizer, resolve_model
+
+        spec = model if isinstance(model, ModelSpec) else resolve_model(model, checkpoint)
+        tokenizer = load_tokenizer(spec, cache_dir)
+        loaded = load_model(spec, cache_dir=cache_dir)
+        if spec.adapter:
+            loaded = loaded.merge_and_unload()
+        return cls(loaded, tokenizer, model_id_for(spec))
+
+    # --- Engine ---------------------------------------------------------------------------
+
+    def chat(
+        self,
+        messages: list[dict],
+        *,
+        max_tokens: int,
+        temperature: float,
+        top_p: float,
+        n: int,
+        stop: list[str] | None,
+        seed: int | None,
+    ) -> list[Completion]:
+        if not getattr(self.tokenizer, "chat_template", None):
+            raise EngineRequestError(
+                f"model {self.model_id} has no chat template; use /v1/completions with a "
+                "raw prompt",
+                param="messages",
+            )
+        text = self.tokenizer.apply_chat_template(
+            messages, tokenize=False, add_generation_prompt=True
+        )
+        return self.complete(
+            text,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            top_p=top_p,
+            n=n,
+            stop=stop,
+            seed=seed,
+        )
+
+    def complete(
+        self,
+        prompt: str,
+        *,
+        max_tokens: int,
+        temperature: float,
+        top_p: float,
+        n: int,
+        stop: list[str] | None,
+        seed: int | None,
+    ) -> list[Completion]:
+        import torch
+
+        from halo_forge.generation.base import SamplingParams
+        from halo_forge.generation.hf import sample_pruned
+
+        ids = self.tokenizer(prompt, add_special_tokens=False).input_ids
+        if not ids:
+            raise EngineRequestError("the prompt is empty after tokenization", param="prompt")
+        if self.context_length and len(ids) + max_tokens > self.context_length:
+            raise EngineRequestError(
+                f"this model's maximum context length is {self.context_length} tokens; the "
+                f"prompt has {len(ids)} and max_tokens asks for {max_tokens} more — shorten "
+                "the prompt or lower max_tokens",
+                param="max_tokens",
+                code="context_length_exceeded",
+            )
+        stops = [s for s in (stop or []) if s]
+        input_ids = torch.tensor([ids] * n)
+        mask = torch.ones_like(input_ids)
+        params = SamplingParams(
+            n=n, temperature=temperature, top_p=top_p, max_new_tokens=max_tokens
+        )
+
+        def text_done(out: list[int]) -> bool:
+            return any(s in self.tokenizer.decode(out, skip_special_tokens=True) for s in stops)
+
+        with self._lock:
+            if seed is not None:
+                torch.manual_seed(seed)
+            token_lists, stopped = sample_pruned(
+                self.model,
+                input_ids,
+                mask,
+                params,
+                self._eos,
+                text_done,
+                self._all_ids if stops else frozenset(),
+            )
+        out = []
+        for toks, done in zip(token_lists, stopped, strict=True):
+            text = self.tokenizer.decode(toks, skip_special_tokens=True)
+            text, hit = trim_at_stop(text, stops)
+            out.append(
+                Completion(
+                    text=text,
+                    finish_reason="stop" if done or hit else "length",
+                    prompt_tokens=len(ids),
+                    completion_tokens=len(toks),
+                )
+            )
+        return out
+
+
+def trim_at_stop(text: str, stops: list[str]) -> tuple[str, bool]:
+    """``text`` cut before the earliest stop string, and whether one was found."""
+    cut = min((i for i in (text.find(s) for s in stops if s) if i >= 0), default=-1)
+    return (text[:cut], True) if cut >= 0 else (text, False)
