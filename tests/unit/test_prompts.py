@@ -26,8 +26,21 @@ def test_missing_file(tmp_path):
         parse_prompt_source(str(tmp_path / "nope.jsonl"))
 
 
-def test_plain_file_falls_back_to_seeds_default_verifier(prompts_file):
-    assert parse_prompt_source(str(prompts_file)).default_verifier == "gcc"
+def test_file_verifier_is_named_or_inferred(prompts_file, tmp_path):
+    # prompts_file has assert tests and no language: Python, not the seeds' gcc
+    assert parse_prompt_source(str(prompts_file)).default_verifier == "python"
+
+    def verifier_of(*rows):
+        path = tmp_path / "v.jsonl"
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        return parse_prompt_source(str(path)).default_verifier
+
+    assert verifier_of({"prompt": "Write a C program that prints hi."}) == "gcc"  # the seeds'
+    assert verifier_of({"prompt": "x", "language": "rust"}) == "rust"
+    assert verifier_of({"prompt": "x", "language": "cpp"}, {"prompt": "y", "language": "go"}) == "gcc"
+    io = {"io_tests": [{"input": "1", "output": "1"}]}
+    assert verifier_of({"prompt": "x", "language": "python", "metadata": io}) == "python_io"
+    assert verifier_of({"prompt": "x", "language": "cpp", "verifier": "clang"}) == "clang"
     problems = load_problems(str(prompts_file))
     assert [p.id for p in problems] == ["p1", "p2"]
     assert problems[0].tests == ["assert add(1, 2) == 3"]

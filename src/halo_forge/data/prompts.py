@@ -1,64 +1,37 @@
 """Turn a ``--prompts`` value into ``Problem``s: a built-in dataset name (``basic_python``,
-``basic_python:test``) or a JSONL file.
+``basic_python:test``; see :mod:`halo_forge.data.registry`) or a JSONL (``.jsonl.gz``) file.
 
-JSONL rows need a ``prompt``; optional fields: ``id``/``task_id``, ``tests`` (a list of assert
-lines or one test program), ``entry_point``, ``language``, ``reference``/``solution``,
-``metadata``. Errors name the file and the 1-based line.
+A file is read in whichever format its first row has:
+
+* HumanEval's (``task_id``, ``prompt``, ``test``, ``entry_point``) → verifier ``humaneval``;
+* MBPP's (``task_id``, ``text``, ``test_list``) → verifier ``mbpp``;
+* ours (what ``data prepare --format prompts|full`` writes): ``prompt`` required; optional
+  ``id``/``task_id``, ``tests`` (assert lines or one test program), ``entry_point``,
+  ``language``, ``reference``/``solution``, ``metadata`` (``io_tests``, ``test_setup_code``),
+  ``difficulty``, ``split``, ``verifier``. The default verifier is the rows' ``verifier`` when
+  they agree, else inferred from the language (python → ``python``, or ``python_io`` for
+  stdin→stdout rows; c/cpp → ``gcc``; rust; go). Rows without a ``language`` (the seeds'
+  prompt files) default to ``python`` if their tests are asserts, else to the seeds' ``gcc``.
+
+Errors name the file and the 1-based line.
 """
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from halo_forge.data.registry import BUILTINS, BuiltinDataset
 from halo_forge.errors import DataError
 from halo_forge.types import Problem
 
-# The seeds' default verifier for a plain prompts file (their CLI defaults to gcc).
+# The seeds' default verifier for a prompts file whose language says nothing else.
 DEFAULT_FILE_VERIFIER = "gcc"
-
-
-@dataclass(frozen=True)
-class BuiltinDataset:
-    name: str
-    splits: tuple[str, ...]
-    default_split: str
-    verifier: str
-    load: Callable[[str], list[Problem]]
-
-
-def _basic_python(split: str) -> list[Problem]:
-    from halo_forge.data import basic_python
-
-    return basic_python.generate(split)
-
-
-def _humaneval(split: str) -> list[Problem]:
-    from halo_forge.data import humaneval
-
-    return humaneval.load(split)
-
-
-def _mbpp(split: str) -> list[Problem]:
-    from halo_forge.data import mbpp
-
-    return mbpp.load(split)
-
-
-BUILTINS: dict[str, BuiltinDataset] = {
-    "basic_python": BuiltinDataset(
-        "basic_python", ("train", "test"), "train", "python", _basic_python
-    ),
-    "humaneval": BuiltinDataset("humaneval", ("test",), "test", "humaneval", _humaneval),
-    # Default split "test" (the benchmark split); train with mbpp:train.
-    "mbpp": BuiltinDataset(
-        "mbpp", ("test", "train", "validation", "prompt"), "test", "mbpp", _mbpp
-    ),
-}
+_LANGUAGE_VERIFIERS = {"python": "python", "c": "gcc", "cpp": "gcc", "rust": "rust", "go": "go"}
 
 
 @dataclass(frozen=True)
@@ -72,7 +45,10 @@ class PromptSource:
 
     @property
     def default_verifier(self) -> str:
-        return self.builtin.verifier if self.builtin else DEFAULT_FILE_VERIFIER
+        if self.builtin is not None:
+            return self.builtin.verifier
+        assert self.path is not None
+        return read_problem_file(self.path)[1]
 
 
 def parse_prompt_source(spec: str) -> PromptSource:
@@ -100,7 +76,7 @@ def load_problems(spec: str | PromptSource, max_prompts: int | None = None) -> l
         problems = src.builtin.load(src.split or src.builtin.default_split)
     else:
         assert src.path is not None
-        problems = read_problems_jsonl(src.path)
+        problems = read_problem_file(src.path)[0]
     if not problems:
         raise DataError(f"{src.spec} holds no prompts")
     return problems[:max_prompts] if max_prompts else problems
@@ -132,11 +108,67 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def read_problems_jsonl(path: Path) -> list[Problem]:
+def infer_verifier(
+    problems: list[Problem], named: set[str] | None = None, stated: bool = True
+) -> str:
+    """The verifier a file's problems default to (see the module docstring).
+
+    ``stated``: whether the rows gave a ``language``. Rows that did not are the seeds' prompt
+    files, whose CLI verified with gcc — unless their tests are Python asserts.
+    """
+    if named and len(named) == 1:
+        return next(iter(named))
+    if not stated:
+        asserts = any(t.lstrip().startswith("assert") for p in problems for t in p.tests)
+        return "python" if asserts else DEFAULT_FILE_VERIFIER
+    langs = {p.language.strip().lower() for p in problems}
+    if len(langs) != 1:
+        return DEFAULT_FILE_VERIFIER
+    lang = langs.pop()
+    if lang == "python" and all(p.metadata.get("io_tests") and not p.tests for p in problems):
+        return "python_io"
+    return _LANGUAGE_VERIFIERS.get(lang, DEFAULT_FILE_VERIFIER)
+
+
+def read_problem_file(path: Path) -> tuple[list[Problem], str]:
+    """``(problems, default verifier)`` of a HumanEval, MBPP or prompts-format file."""
+    return _read_problem_file(path.resolve(), path.stat().st_mtime_ns if path.exists() else 0)
+
+
+@functools.lru_cache(maxsize=8)
+def _read_problem_file(path: Path, _mtime: int) -> tuple[list[Problem], str]:
+    from halo_forge.data import humaneval, mbpp
+
+    rows = read_jsonl(path)
+    if not rows:
+        raise DataError(f"{path} holds no problems")
+    first = rows[0]
+    if {"prompt", "test", "entry_point"} <= first.keys():
+        convert, verifier = humaneval.problem_from_row, "humaneval"
+    elif {"text", "test_list"} <= first.keys():
+        convert, verifier = mbpp.problem_from_row, "mbpp"
+    else:
+        problems = read_problems_jsonl(path, rows)
+        named = {str(r["verifier"]) for r in rows if r.get("verifier")}
+        stated = any("language" in r for r in rows)
+        return problems, infer_verifier(problems, named, stated)
+    problems, seen = [], set()
+    for row in rows:
+        n = row.pop("__line__")
+        problem = convert(row, f"{path}:{n}")
+        if problem.id in seen:
+            raise DataError(f"{path}:{n}: duplicate task_id '{problem.id}'")
+        seen.add(problem.id)
+        problems.append(problem)
+    return problems, verifier
+
+
+def read_problems_jsonl(path: Path, rows: list[dict[str, Any]] | None = None) -> list[Problem]:
+    """Our prompts format (see the module docstring); ``rows`` if already read."""
     problems = []
     seen: set[str] = set()
-    for row in read_jsonl(path):
-        n = row.pop("__line__")
+    for row in read_jsonl(path) if rows is None else rows:
+        n = row.get("__line__", 0)
         prompt = row.get("prompt")
         if not isinstance(prompt, str) or not prompt.strip():
             raise DataError(f"{path}:{n}: missing or empty 'prompt' field")
@@ -150,6 +182,9 @@ def read_problems_jsonl(path: Path) -> list[Problem]:
         if not isinstance(tests, list) or not all(isinstance(t, str) for t in tests):
             raise DataError(f"{path}:{n}: 'tests' must be a string or a list of strings")
         meta = row.get("metadata") if isinstance(row.get("metadata"), dict) else {}
+        difficulty = row.get("difficulty")
+        if difficulty is not None and not isinstance(difficulty, (int, float)):
+            raise DataError(f"{path}:{n}: 'difficulty' must be a number in [0, 1]")
         problems.append(
             Problem(
                 id=pid,
@@ -158,7 +193,9 @@ def read_problems_jsonl(path: Path) -> list[Problem]:
                 tests=tests,
                 entry_point=row.get("entry_point"),
                 reference=row.get("reference", row.get("solution")),
-                source=str(path),
+                source=str(row.get("source") or path),
+                split=str(row.get("split") or ""),
+                difficulty=float(difficulty) if difficulty is not None else None,
                 metadata=meta,
             )
         )

@@ -35,10 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from halo_forge.data.humaneval import problem_from_row as humaneval_problem
 from halo_forge.data.humaneval import read_rows
-from halo_forge.data.mbpp import problem_from_row as mbpp_problem
-from halo_forge.data.prompts import DEFAULT_FILE_VERIFIER, parse_prompt_source, read_problems_jsonl
+from halo_forge.data.prompts import parse_prompt_source, read_problem_file
 from halo_forge.errors import ConfigError, DataError
 from halo_forge.types import Problem, Status, VerifyResult
 from halo_forge.verify.base import Verifier, trim
@@ -130,35 +128,12 @@ class VerifySummary:
         return out
 
 
-def _file_problems(path: Path) -> tuple[list[Problem], str]:
-    rows = read_rows(path)
-    if not rows:
-        raise DataError(f"{path} holds no problems")
-    first = rows[0][1]
-    if {"prompt", "test", "entry_point"} <= first.keys():
-        convert, verifier = humaneval_problem, "humaneval"
-    elif {"text", "test_list"} <= first.keys():
-        convert, verifier = mbpp_problem, "mbpp"
-    else:
-        problems = read_problems_jsonl(path)
-        python = bool(problems) and all(p.language == "python" for p in problems)
-        return problems, "python" if python else DEFAULT_FILE_VERIFIER
-    problems, seen = [], set()
-    for n, row in rows:
-        problem = convert(row, f"{path}:{n}")
-        if problem.id in seen:
-            raise DataError(f"{path}:{n}: duplicate task_id '{problem.id}'")
-        seen.add(problem.id)
-        problems.append(problem)
-    return problems, verifier
-
-
 def load_problem_set(spec: str) -> ProblemSet:
     """Problems from a built-in name (``mbpp:test``) or a file; see the module docstring."""
     source = parse_prompt_source(spec)
     if source.builtin is None:
         assert source.path is not None
-        problems, verifier = _file_problems(source.path)
+        problems, verifier = read_problem_file(source.path)
         if not problems:
             raise DataError(f"{spec} holds no problems")
         return ProblemSet(spec, {p.id: p for p in problems}, verifier)
