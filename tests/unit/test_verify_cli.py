@@ -94,9 +94,9 @@ def test_completion_styles_and_carried_fields(tmp_path, capsys):
     assert "Verified 5 samples (3 distinct)" in capsys.readouterr().out  # b == c
 
 
-# Reference solutions the python/mbpp verifier fails today although they are right: its
-# always-equal guard refuses a Counter compared with a dict literal (40, 88), and test setup code
-# that builds class instances is refused (367). Owned by the python verifier; see the xfail below.
+# Reference solutions the python/mbpp verifier once failed although they are right (a Counter
+# compared with a dict literal: 40, 88; setup code building class instances: 367); they must
+# pass now (test_mbpp_references_with_counters_and_class_setup_pass).
 MBPP_VERIFIER_GAPS = {"40", "88", "367"}
 # Depends on the CPython version (set ordering), per the dataset's source notes; passes on 3.11.
 MBPP_VERSION_DEPENDENT = {"341"}
@@ -115,8 +115,18 @@ def mbpp_test_results(tmp_path_factory) -> list[dict]:
     return read_jsonl(out)
 
 
+# 123's reference sums amicable numbers below 9999 by trial division: ~1.5 s on an idle core
+# here, over the 5 s default timeout when the machine is loaded. Only a TIMEOUT is excused.
+MBPP_SLOW_REFERENCE = {"123"}
+
+
 def test_mbpp_test_split_references_pass(mbpp_test_results):
-    failed = {str(r["task_id"]) for r in mbpp_test_results if not r["passed"]}
+    failed = {
+        str(r["task_id"])
+        for r in mbpp_test_results
+        if not r["passed"]
+        and not (str(r["task_id"]) in MBPP_SLOW_REFERENCE and r["status"] == "TIMEOUT")
+    }
     assert failed <= MBPP_VERIFIER_GAPS | MBPP_VERSION_DEPENDENT, failed
 
 

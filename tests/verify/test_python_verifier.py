@@ -322,6 +322,50 @@ def test_setup_objects_cannot_be_compared_in_the_judge():
     assert r.status is Status.FAIL
 
 
+PAIR = "class Pair:\n    def __init__(self, a, b):\n        self.a, self.b = a, b\n"
+CHAIN = Problem(
+    id="chain",
+    prompt="",
+    tests=[
+        "assert longest([Pair(5, 24), Pair(15, 25), Pair(27, 40), Pair(50, 60)], 4) == 3",
+        "assert longest((Pair(1, 2),), n=1) == 1",
+        "assert longest({'x': [Pair(1, 2), Pair(3, 4)]}['x'], 2) == 2",
+    ],
+    entry_point="longest",
+)
+
+
+def test_objects_built_by_the_samples_classes_are_passed_back_as_handles():
+    # MBPP 601: the test builds Pair objects with the sample's own class and passes them to the
+    # entry point inside a list; the judge holds opaque handles, the candidate its objects.
+    good = PAIR + (
+        "def longest(pairs, n):\n    best, end = 0, None\n"
+        "    for p in sorted(pairs, key=lambda p: p.b):\n"
+        "        if end is None or p.a > end:\n            best, end = best + 1, p.b\n"
+        "    return best\n"
+    )
+    r = check(good, CHAIN)
+    assert (r.status, r.tests_passed) == (Status.PASS, 3), r
+    assert check(PAIR + "def longest(pairs, n):\n    return n\n", CHAIN).status is Status.FAIL
+
+
+def test_handles_cannot_be_compared_or_inspected_by_the_judge():
+    # An entry point that is a class: its result is a handle, and a handle refuses ==, so a
+    # sample cannot pass by returning an always-equal object from a constructor.
+    forged = (
+        "class add:\n    def __init__(self, a, b):\n        pass\n"
+        "    def __eq__(self, other):\n        return True\n"
+    )
+    problem = Problem(id="add", prompt="", tests=["assert add(1, 2) == 3"], entry_point="add")
+    r = check(forged, problem)
+    assert r.status is Status.FAIL and "object" in r.details, r
+    truthy = Problem(id="t", prompt="", tests=["assert add(1, 2)"], entry_point="add")
+    assert check(forged, truthy).status is Status.FAIL
+    # a plain function returning an object is still refused, as before
+    fn = PAIR + "def add(a, b):\n    return Pair(a, b)\n"
+    assert "not plain data" in check(fn, problem).details
+
+
 def test_setup_failures_are_ours_unless_the_candidate_was_involved():
     from types import SimpleNamespace
 

@@ -18,11 +18,16 @@ replies leave on fd 4 (stdout/stderr are pipes the judge drains and caps)::
     judge -> child   {"code", "setup", "entry", "names", "limits"}
     child -> judge   ("compile_error", msg) | ("load_error", msg) | ("ready", {name: info})
     judge -> child   ("call", name, args, kwargs, watch, refs)
-                     watch: indices of mutable args; refs: [(index or keyword, name)] for
-                     arguments that are this namespace's own objects (built by the setup code)
+                     watch: indices of mutable args; refs: [(path, name)] for values that are
+                     this namespace's own objects (built by the setup code, or handles below);
+                     path: (index or keyword, then indices/keys into nested lists, tuples and
+                     dicts), e.g. (0, 2) for the third item of the first argument
     child -> judge   ("ok", value, mutated) | ("iter", items, mutated) | ("range", (a, b, c), [])
                      | ("typed", [tag, items], mutated) (Counter, OrderedDict, defaultdict, deque)
                      | ("raise", builtin_base, type_name, message) | ("notplain", type_name)
+                     | ("handle", key) — a *class* was called and returned a non-plain object
+                     (MBPP 601's ``Pair(5, 24)``): it stays here under ``key`` and the judge
+                     holds an opaque reference it can only pass back to candidate calls
 
 Every value crossing to the judge is *plain data*: exact built-in ``None``/``bool``/``int``/
 ``float``/``complex``/``str``/``bytes`` and ``list``/``tuple``/``set``/``frozenset``/``dict`` of
@@ -247,6 +252,7 @@ def _make_encoder(is_plain):
 def _make_server():
     """The child's protocol: load the sample, then answer calls until the judge is done."""
     _type, _len, _int, _list, _callable = type, len, int, list, callable
+    _tuple, _isinstance = tuple, isinstance
     _exec, _compile, _dumps = exec, compile, marshal.dumps
     _BaseException = BaseException
     _setrlimit, _getrlimit = _rlimit_funcs()
@@ -304,21 +310,43 @@ def _make_server():
                 info[name] = ("obj",)  # the judge may pass it back by name (a setup object)
         return info
 
+    def put(container, path, value):
+        """``container`` with the item at ``path`` replaced (tuples are rebuilt)."""
+        if not path:
+            return value
+        key, rest = path[0], path[1:]
+        if _type(container) is _tuple:
+            items = _list(container)
+            items[key] = put(items[key], rest, value)
+            return _tuple(items)
+        container[key] = put(container[key], rest, value)
+        return container
+
+    handles = [0]
+
     def answer(ns, request):
         _, name, args, kwargs, watch, refs = request
         if refs:  # objects of this namespace the judge refers to by name
             args = _list(args)
             for where, ref in refs:
-                if _type(where) is _int:
-                    args[where] = ns[ref]
+                path = where if _type(where) is _tuple else (where,)
+                if _type(path[0]) is _int:
+                    args = put(args, path, ns[ref])
                 else:
-                    kwargs[where] = ns[ref]
+                    kwargs = put(kwargs, path, ns[ref])
         before = [_dumps(args[i]) for i in watch]
         try:
-            value = ns[name](*args, **kwargs)
+            fn = ns[name]
+            value = fn(*args, **kwargs)
             kind, data = encode(value)  # may run the candidate's __next__
         except _BaseException as exc:
             send(("raise", *describe(exc)))
+            return
+        if kind == "notplain" and _isinstance(fn, _type):  # a constructor: keep the object
+            handles[0] += 1
+            key = f"\x00obj{handles[0]}"  # not an identifier: no clash with real names
+            ns[key] = value
+            send(("handle", key))
             return
         mutated = []
         for i, old in zip(watch, before, strict=True):

@@ -31,6 +31,7 @@ import time
 
 REPLY_CAP = 16 << 20  # bytes in one frame from the candidate
 ARG_BUDGET = 10_000_000  # items walked when checking that arguments are plain data
+MAX_HANDLES = 100_000  # objects a sample's classes may build and the judge refer to
 
 
 class ChildGone(BaseException):
@@ -188,6 +189,8 @@ class Child:
         self.killed = False
         self.taint = ""  # set when non-plain data had to cross during the current test
         self.calls = 0  # candidate calls made (the setup runner looks at it)
+        self.handles = 0  # objects of the candidate's the judge holds a reference to
+        self.in_setup = False  # running the trusted setup code (no handles: names instead)
         self.closed = False
 
     def set_output_caps(self, cap):
@@ -334,15 +337,14 @@ class Child:
         if self.gone:
             raise ChildGone(self.gone)
         self.calls += 1
-        refs = [(i, a.name) for i, a in enumerate(args) if type(a) is Ref]
-        refs += [(k, a.name) for k, a in kwargs.items() if type(a) is Ref]
-        if refs:
-            args = tuple(None if type(a) is Ref else a for a in args)
-            kwargs = {k: None if type(a) is Ref else a for k, a in kwargs.items()}
+        refs = []
+        args = tuple(_strip_refs(a, (i,), refs) for i, a in enumerate(args))
+        kwargs = {k: _strip_refs(a, (k,), refs) for k, a in kwargs.items()}
         if not is_plain(args, ARG_BUDGET) or (kwargs and not is_plain(kwargs, ARG_BUDGET)):
             self.taint = f"an argument to {name}() is not plain data"
             raise NotJudgeable(self.taint)
-        watch = [i for i, a in enumerate(args) if type(a) in (list, dict, set)]
+        holding = {path[0] for path, _ in refs}  # arguments with objects in them: not copied back
+        watch = [i for i, a in enumerate(args) if type(a) in (list, dict, set) and i not in holding]
         self.send(("call", name, args, kwargs, watch, refs))
         reply = self.recv()
         if type(reply) is not tuple or not reply or type(reply[0]) is not str:
@@ -370,6 +372,15 @@ class Child:
             return value
         if kind == "raise" and len(reply) == 4:
             raise _rebuild(*reply[1:])
+        if kind == "handle" and len(reply) == 2 and type(reply[1]) is str:
+            if self.in_setup:  # setup objects are referred to by their names (_run_setup)
+                self.taint = f"result of {name}() is not plain data (an object)"
+                raise NotJudgeable(self.taint)
+            self.handles += 1
+            if self.handles > MAX_HANDLES:
+                self.taint = f"more than {MAX_HANDLES} objects built by {name}()"
+                raise NotJudgeable(self.taint)
+            return Ref(reply[1], f"{name}(...)")
         if kind == "notplain" and len(reply) == 2:
             self.taint = f"result of {name}() is not plain data ({clean(reply[1], 80)})"
             raise NotJudgeable(self.taint)
@@ -565,6 +576,7 @@ def _run_setup(statements, ns, child):
     """
     for code, names in statements:
         calls, child.calls, child.taint = child.calls, 0, ""
+        child.in_setup = True
         try:
             exec(code, ns)
         except JudgeTimeout:
@@ -577,27 +589,48 @@ def _run_setup(statements, ns, child):
         finally:
             child.calls += calls
             child.taint = ""
+            child.in_setup = False
     return ""
 
 
 class Ref:
-    """A name of the candidate process's namespace (an object its setup built): it can only be
-    passed to a candidate function, which then receives its own object of that name."""
+    """A name of the candidate process's namespace (an object its setup built, or one a call to
+    one of its classes returned): it can only be passed to a candidate function — at any depth
+    of a list, tuple or dict argument — which then receives its own object of that name."""
 
-    __slots__ = ("name",)
+    __slots__ = ("name", "label")
 
-    def __init__(self, name):
+    def __init__(self, name, label=None):
         self.name = name
+        self.label = label or name
 
     def _refuse(self, *args, **kwargs):
-        raise NotJudgeable(f"{self.name} is an object of the candidate's; only calls can use it")
+        raise NotJudgeable(f"{self.label} is an object of the candidate's; only calls can use it")
 
     __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _refuse
     __bool__ = __len__ = __iter__ = __getattr__ = __getitem__ = __call__ = _refuse
     __hash__ = object.__hash__
 
     def __repr__(self):
-        return f"<candidate object {self.name}>"
+        return f"<candidate object {self.label}>"
+
+
+def _strip_refs(value, path, found, depth=0):
+    """``value`` with every :class:`Ref` inside lists, tuples and dict values replaced by
+    ``None``; each one's ``(path, name)`` is appended to ``found``. Copies only what holds one."""
+    t = type(value)
+    if t is Ref:
+        found.append((path, value.name))
+        return None
+    if depth > 20 or t not in (list, tuple, dict):
+        return value
+    before = len(found)
+    if t is dict:
+        new = {k: _strip_refs(v, (*path, k), found, depth + 1) for k, v in value.items()}
+    else:
+        new = [_strip_refs(v, (*path, i), found, depth + 1) for i, v in enumerate(value)]
+        new = tuple(new) if t is tuple else new
+    return new if len(found) > before else value
 
 
 def _bind(ns, info, entry, allowed, child):

@@ -29,10 +29,14 @@ dedicated non-root uid, rlimits, bounded scratch tmpfs, no network, a wall-clock
 **What is not protected**:
 
 - a test that needs to pass or inspect *objects* (a function as an argument, a class instance
-  as a result) cannot be judged out of process and fails. Two common cases do work: objects the
-  test setup builds from the sample's own classes (MBPP 367's trees) are passed to the sample
-  by name, the candidate process using the copies its run of the same setup built; and
-  mutations of list/dict/set arguments are copied back, so in-place APIs work;
+  as a result) cannot be judged out of process and fails. Three common cases do work: objects
+  the test setup builds from the sample's own classes (MBPP 367's trees) are passed to the
+  sample by name, the candidate process using the copies its run of the same setup built;
+  objects a test builds by calling one of the sample's classes (MBPP 601's ``Pair(5, 24)``)
+  stay in the candidate process and the judge holds an opaque handle it can only pass back to
+  candidate calls, at any depth of a list/tuple/dict argument (a handle refuses ``==``, truth
+  and attribute access, so a constructor cannot smuggle an always-equal object into a
+  comparison); and mutations of list/dict/set arguments are copied back, so in-place APIs work;
 - the sum of a sample's memory: ``RLIMIT_AS`` is per process, so a sample that forks may use
   up to ``RLIMIT_AS`` × ``RLIMIT_NPROC``; its processes carry ``oom_score_adj`` 1000, so the OOM
   killer takes them before anything else. A cgroup would bound the sum; we create none (the
