@@ -1,11 +1,20 @@
-"""Shared fixtures: a tiny random Llama model + tokenizer built locally (no hub, ~1 s)."""
+"""Shared fixtures: a tiny random Llama model + tokenizer built locally (no hub, ~1 s); and the
+``toolchain(name, ...)`` marker, which skips a test (with the reason) when a tool is absent."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for marker in item.iter_markers(name="toolchain"):
+        for tool in marker.args:
+            if shutil.which(tool) is None:
+                pytest.skip(f"{tool} not found on PATH (toolchain marker)")
 
 CHAT_TEMPLATE = (
     "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"

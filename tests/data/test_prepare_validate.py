@@ -146,8 +146,8 @@ def test_validate_against_finds_contamination(tmp_path, capsys):
             json.dumps({"prompt": p, "tests": ["assert f() == 1"], "entry_point": "f"}) + "\n"
             for p in [
                 "COUNT the vowels   in a string!",  # exact after normalisation
-                "Write a python function to find the pair with the highest product in a given array "
-                "of integers and return the pair as a tuple, smallest first.",
+                "Write a python function to find the pair with the highest product in a given "
+                "array of integers and return the pair as a tuple, smallest first.",
                 "Compute the n-th Fibonacci number iteratively.",  # unrelated
             ]
         )
@@ -186,3 +186,22 @@ def test_mbpp_builtin_splits_have_known_near_duplicates(tmp_path):
 
     assert pairs("test") == {("415", "922"), ("427", "928")}
     assert pairs("validation") == {("595", "699")}
+
+
+def test_stats_of_a_builtin_and_of_an_sft_file(tmp_path, capsys):
+    assert run(["data", "stats", "mbpp:train", "--json"]) == 0
+    stats = json.loads(capsys.readouterr().out)
+    assert stats["rows"] == 374 and stats["languages"] == {"python": 374}
+    assert stats["tests_per_problem"]["mean"] == 3.0 and stats["with_reference"] == 374
+    hist = stats["complexity_histogram"]
+    assert len(hist) == 10 and sum(b["count"] for b in hist) == 374
+    assert hist[0]["lo"] == 0.0 and hist[-1]["hi"] == 1.0
+    assert 0 <= stats["complexity"]["min"] <= stats["complexity"]["mean"] <= 1
+
+    sft = tmp_path / "s.jsonl"
+    assert run(["data", "prepare", "-d", "basic_python:test", "-f", "sft", "-o", str(sft)]) == 0
+    capsys.readouterr()
+    assert run(["data", "stats", str(sft), "--bins", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "40 rows (sft)" in out and out.count("│") == 4
+    assert run(["data", "stats", str(sft), "--bins", "0"]) == 2
