@@ -141,10 +141,15 @@ class BenchmarkConfig:
     seed: int = 0
     system_prompt: str = "You are an expert programmer."
     cache_dir: str | None = None
+    # "hf": load --model here; "openai": sample from an OpenAI-compatible server at base_url
+    backend: str = "hf"
+    base_url: str | None = None
+    concurrency: int = 4  # requests in flight (openai backend)
 
     def validate(self) -> BenchmarkConfig:
         if not self.prompts:
             raise ConfigError("--prompts is required (a JSONL file or e.g. basic_python:test)")
+        _benchmark_backend(self)
         _positive_int("samples", "--samples", self.samples)
         _positive_int("max_new_tokens", "--max-new-tokens", self.max_new_tokens)
         if self.max_prompts is not None:
@@ -153,6 +158,38 @@ class BenchmarkConfig:
             raise ConfigError(f"--k takes positive integers, e.g. 1,5,10; got {self.k}")
         _temperature(self.temperature)
         return self
+
+
+BENCHMARK_BACKENDS = ("hf", "openai")
+
+
+def _benchmark_backend(cfg: BenchmarkConfig) -> None:
+    if cfg.backend not in BENCHMARK_BACKENDS:
+        raise ConfigError(
+            f"--backend must be one of {', '.join(BENCHMARK_BACKENDS)}; got '{cfg.backend}'"
+        )
+    if cfg.backend == "openai":
+        if not cfg.base_url:
+            raise ConfigError(
+                "--backend openai needs --base-url, the server's API root, e.g. "
+                "--base-url http://127.0.0.1:8000/v1 (start one with: halo-forge serve)"
+            )
+        if not cfg.base_url.startswith(("http://", "https://")):
+            raise ConfigError(
+                f"--base-url must start with http:// or https://, e.g. "
+                f"http://127.0.0.1:8000/v1; got '{cfg.base_url}'"
+            )
+        if cfg.checkpoint:
+            raise ConfigError(
+                "--checkpoint is not used with --backend openai; serve it instead "
+                "(halo-forge serve --checkpoint PATH) and benchmark the server"
+            )
+        _positive_int("concurrency", "--concurrency", cfg.concurrency)
+    elif cfg.base_url:
+        raise ConfigError(
+            "--base-url is only used with --backend openai; add --backend openai to "
+            "benchmark that server, or drop --base-url to load --model here"
+        )
 
 
 def parse_k(text: str) -> list[int]:

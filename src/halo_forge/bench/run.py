@@ -18,7 +18,7 @@ from typing import Any
 from halo_forge.bench.passk import mean_pass_at_k
 from halo_forge.config import BenchmarkConfig
 from halo_forge.data.prompts import PromptSource, load_problems, parse_prompt_source
-from halo_forge.generation.base import SamplingParams
+from halo_forge.generation.base import Generator, SamplingParams
 from halo_forge.models.loader import ModelSpec, resolve_model
 from halo_forge.types import Problem, Status
 from halo_forge.ui import console, progress
@@ -33,7 +33,7 @@ class BenchmarkPlan:
     problems: list[Problem]
     verifier_name: str
     verifier: Verifier
-    model: ModelSpec
+    model: ModelSpec  # openai backend: ``base`` is the model's name on the server
 
 
 def plan_benchmark(cfg: BenchmarkConfig) -> BenchmarkPlan:
@@ -41,7 +41,10 @@ def plan_benchmark(cfg: BenchmarkConfig) -> BenchmarkPlan:
     source = parse_prompt_source(cfg.prompts or "")
     name = cfg.verifier or source.default_verifier
     verifier = get_verifier(name)
-    model = resolve_model(cfg.model, cfg.checkpoint)
+    if cfg.backend == "openai":  # the model lives on the server: its name, not a path
+        model = ModelSpec(base=cfg.model or _only_served_model(cfg.base_url or ""))
+    else:
+        model = resolve_model(cfg.model, cfg.checkpoint)
     problems = load_problems(source, cfg.max_prompts)
     if cfg.output and Path(cfg.output).is_dir():
         from halo_forge.errors import ConfigError
@@ -50,14 +53,51 @@ def plan_benchmark(cfg: BenchmarkConfig) -> BenchmarkPlan:
     return BenchmarkPlan(cfg, source, problems, name, verifier, model)
 
 
+def _only_served_model(base_url: str) -> str:
+    """The server's model when it serves exactly one (``halo-forge serve`` does)."""
+    from halo_forge.errors import ConfigError
+    from halo_forge.generation.openai_backend import served_models
+
+    names = served_models(base_url)
+    if len(names) != 1:
+        listed = ", ".join(names[:10]) + (", ..." if len(names) > 10 else "")
+        raise ConfigError(
+            f"--backend openai needs --model: the server at {base_url} serves "
+            f"{len(names)} models ({listed or 'none listed'})"
+        )
+    return names[0]
+
+
+def _generator(plan: BenchmarkPlan, model: Any, tokenizer: Any, bar: Any) -> Generator:
+    cfg = plan.config
+    if cfg.backend == "openai":
+        from halo_forge.generation.openai_backend import OpenAIGenerator
+
+        return OpenAIGenerator(
+            cfg.base_url or "",
+            plan.model.label,
+            system_prompt=cfg.system_prompt,
+            concurrency=cfg.concurrency,
+            progress=bar,
+        )
+    from halo_forge.generation.hf import HFGenerator
+
+    return HFGenerator(
+        model,
+        tokenizer,
+        batch_size=cfg.generation_batch_size,
+        system_prompt=cfg.system_prompt,
+        progress=bar,
+    )
+
+
 def run_benchmark(plan: BenchmarkPlan, model: Any = None, tokenizer: Any = None) -> dict[str, Any]:
     """Generate, verify and score. ``model``/``tokenizer`` may be passed in already loaded."""
-    from halo_forge.generation.hf import HFGenerator
     from halo_forge.models.loader import load_model, load_tokenizer
 
     cfg = plan.config
     t0 = time.perf_counter()
-    if model is None:
+    if model is None and cfg.backend == "hf":
         tokenizer = load_tokenizer(plan.model, cfg.cache_dir)
         model = load_model(plan.model, cache_dir=cfg.cache_dir)
         if plan.model.adapter:  # evaluation only: fold LoRA into the weights, generate faster
@@ -69,18 +109,14 @@ def run_benchmark(plan: BenchmarkPlan, model: Any = None, tokenizer: Any = None)
         max_new_tokens=cfg.max_new_tokens,
         seed=cfg.seed,
     )
+    via = f" via {cfg.base_url}" if cfg.backend == "openai" else ""
     console.print(
-        f"Benchmark: {plan.model.label} on {plan.source.spec} ({len(plan.problems)} problems "
-        f"x {cfg.samples} samples, temperature {cfg.temperature:g}, verifier {plan.verifier_name})"
+        f"Benchmark: {plan.model.label}{via} on {plan.source.spec} ({len(plan.problems)} "
+        f"problems x {cfg.samples} samples, temperature {cfg.temperature:g}, "
+        f"verifier {plan.verifier_name})"
     )
     with progress() as bar:
-        gen = HFGenerator(
-            model,
-            tokenizer,
-            batch_size=cfg.generation_batch_size,
-            system_prompt=cfg.system_prompt,
-            progress=bar,
-        )
+        gen = _generator(plan, model, tokenizer, bar)
         groups, gstats = gen.generate(plan.problems, params)
     flat = [(p, s) for p, group in zip(plan.problems, groups, strict=True) for s in group]
     t = time.perf_counter()

@@ -45,6 +45,25 @@ def run(
     workers: Annotated[int | None, typer.Option(help="Verification workers.")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed.", show_default="0")] = None,
     cache_dir: Cache = None,
+    backend: Annotated[
+        str | None,
+        typer.Option(
+            help="hf: load --model here; openai: sample from the server at --base-url "
+            "(--model is then its model name).",
+            show_default="hf",
+        ),
+    ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            help="OpenAI-compatible API root for --backend openai, e.g. "
+            "http://127.0.0.1:8000/v1 (key from $OPENAI_API_KEY)."
+        ),
+    ] = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(help="Requests in flight (--backend openai).", show_default="4"),
+    ] = None,
 ) -> None:
     """Sample --samples completions per problem, verify them, report unbiased pass@k."""
     flags = dict(locals())  # exactly the parameters

@@ -89,9 +89,7 @@ def render(stats: dict[str, Any]) -> None:
         )
     w, c = stats["prompt_words"], stats["complexity"]
     say(f"  prompt words: mean {w['mean']}, median {w['median']}, max {w['max']:.0f}")
-    say(
-        f"  complexity: mean {c['mean']}, median {c['median']}, range {c['min']}–{c['max']}"
-    )
+    say(f"  complexity: mean {c['mean']}, median {c['median']}, range {c['min']}–{c['max']}")
     hist = stats["complexity_histogram"]
     top = max((b["count"] for b in hist), default=0) or 1
     for b in hist:

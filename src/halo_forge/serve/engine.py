@@ -45,6 +45,10 @@ class Completion:
 
 
 class Engine(Protocol):
+    """What the server serves. It may be called from several request threads at once: an
+    engine that is not thread-safe serializes itself (``HFEngine`` holds a lock).
+    Raise ``EngineRequestError`` for a request this model cannot serve (→ HTTP 400)."""
+
     model_id: str
 
     def chat(
@@ -99,7 +103,7 @@ class HFEngine:
         self._all_ids = frozenset(range(len(tokenizer)))
         cfg = getattr(model, "config", None)
         self.context_length: int | None = getattr(cfg, "max_position_embeddings", None)
-        self._lock = threading.Lock()  # the sampler reseeds torch's global RNG
+        self._lock = threading.Lock()
         model.eval()
 
     @classmethod
@@ -167,6 +171,19 @@ class HFEngine:
         stop: list[str] | None,
         seed: int | None,
     ) -> list[Completion]:
+        with self._lock:  # one generation at a time; fast tokenizers are not thread-safe either
+            return self._complete(prompt, max_tokens, temperature, top_p, n, stop, seed)
+
+    def _complete(
+        self,
+        prompt: str,
+        max_tokens: int,
+        temperature: float,
+        top_p: float,
+        n: int,
+        stop: list[str] | None,
+        seed: int | None,
+    ) -> list[Completion]:
         import torch
 
         from halo_forge.generation.base import SamplingParams
@@ -184,7 +201,7 @@ class HFEngine:
                 code="context_length_exceeded",
             )
         stops = [s for s in (stop or []) if s]
-        input_ids = torch.tensor([ids] * n)
+        input_ids = torch.tensor([ids] * n, device=getattr(self.model, "device", None))
         mask = torch.ones_like(input_ids)
         params = SamplingParams(
             n=n, temperature=temperature, top_p=top_p, max_new_tokens=max_tokens
@@ -193,18 +210,19 @@ class HFEngine:
         def text_done(out: list[int]) -> bool:
             return any(s in self.tokenizer.decode(out, skip_special_tokens=True) for s in stops)
 
-        with self._lock:
-            if seed is not None:
-                torch.manual_seed(seed)
-            token_lists, stopped = sample_pruned(
-                self.model,
-                input_ids,
-                mask,
-                params,
-                self._eos,
-                text_done,
-                self._all_ids if stops else frozenset(),
-            )
+        if seed is None:
+            torch.seed()  # fresh entropy: an unseeded request must not replay a seeded one
+        else:
+            torch.manual_seed(seed)
+        token_lists, stopped = sample_pruned(
+            self.model,
+            input_ids,
+            mask,
+            params,
+            self._eos,
+            text_done,
+            self._all_ids if stops else frozenset(),
+        )
         out = []
         for toks, done in zip(token_lists, stopped, strict=True):
             text = self.tokenizer.decode(toks, skip_special_tokens=True)

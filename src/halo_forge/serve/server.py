@@ -15,6 +15,7 @@ There is no authentication: the default host is loopback.
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import threading
 import time
@@ -106,7 +107,7 @@ def _integer(body: dict, name: str, default: int | None, lo: int, hi: int | None
 def parse_sampling(body: dict) -> Sampling:
     if body.get("stream"):
         raise RequestError(
-            "streaming is not supported by halo-forge serve; send \"stream\": false",
+            'streaming is not supported by halo-forge serve; send "stream": false',
             param="stream",
         )
     for name, fine in _UNSUPPORTED.items():
@@ -153,16 +154,20 @@ def parse_messages(body: dict) -> list[dict[str, str]]:
     msgs = body.get("messages")
     if not isinstance(msgs, list) or not msgs:
         raise RequestError(
-            "'messages' is required: a non-empty list of {\"role\", \"content\"} objects",
+            '\'messages\' is required: a non-empty list of {"role", "content"} objects',
             param="messages",
         )
     out = []
     for i, m in enumerate(msgs):
-        if not isinstance(m, dict) or m.get("role") not in ("system", "user", "assistant"):
+        role = m.get("role") if isinstance(m, dict) else None
+        if role == "developer":  # OpenAI's newer name for the system role
+            role = "system"
+        if role not in ("system", "user", "assistant"):
             raise RequestError(
-                f"messages[{i}] needs a role of system, user or assistant", param="messages"
+                f"messages[{i}] needs a role of system, user or assistant; got {role!r}",
+                param="messages",
             )
-        out.append({"role": m["role"], "content": _content_text(m.get("content"), i)})
+        out.append({"role": role, "content": _content_text(m.get("content"), i)})
     return out
 
 
@@ -227,6 +232,13 @@ def completion_response(model_id: str, groups: list[list[Completion]]) -> dict[s
     }
 
 
+def _parse_json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise RequestError(f"the request body is not valid JSON ({e})") from None
+
+
 def model_card(model_id: str, created: int) -> dict[str, Any]:
     return {"id": model_id, "object": "model", "created": created, "owned_by": "halo-forge"}
 
@@ -252,8 +264,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self, method: str) -> None:
         path = self.path.split("?", 1)[0].rstrip("/")
         try:
-            body = self._read_body() if method in ("POST", "PUT", "PATCH") else None
-            self._send(200, self._route(method, path, body))
+            raw = self._read_body() if method in ("POST", "PUT", "PATCH") else None
+            self._send(200, self._route(method, path, raw))
         except RequestError as e:
             self._send(e.status, e.body())
         except EngineRequestError as e:
@@ -267,7 +279,7 @@ class _Handler(BaseHTTPRequestHandler):
             )
             self._send(500, err.body())
 
-    def _route(self, method: str, path: str, body: Any) -> dict[str, Any]:
+    def _route(self, method: str, path: str, raw: bytes | None) -> dict[str, Any]:
         engine = self.server.engine
         routes = {
             "/v1/models": "GET",
@@ -299,6 +311,7 @@ class _Handler(BaseHTTPRequestHandler):
                     code="model_not_found",
                 )
             return card
+        body = _parse_json(raw or b"")
         if not isinstance(body, dict):
             raise RequestError("the request body must be a JSON object")
         sampling = parse_sampling(body)
@@ -308,7 +321,8 @@ class _Handler(BaseHTTPRequestHandler):
         groups = [engine.complete(p, **sampling.kwargs()) for p in parse_prompts(body)]
         return completion_response(engine.model_id, groups)
 
-    def _read_body(self) -> Any:
+    def _read_body(self) -> bytes:
+        """The raw body, read whole so the connection stays in step even when it is bad."""
         length = self.headers.get("Content-Length")
         if length is None or not length.strip().isdigit():
             self.close_connection = True
@@ -317,11 +331,7 @@ class _Handler(BaseHTTPRequestHandler):
         if size > MAX_BODY_BYTES:
             self.close_connection = True  # the unread body would be parsed as the next request
             raise RequestError(f"request body over {MAX_BODY_BYTES} bytes", status=413)
-        raw = self.rfile.read(size)
-        try:
-            return json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise RequestError(f"the request body is not valid JSON ({e})") from None
+        return self.rfile.read(size)
 
     def _send(self, status: int, payload: dict[str, Any]) -> None:
         data = json.dumps(payload).encode()
@@ -356,9 +366,21 @@ def _bind(engine: Engine, host: str, port: int, verbose: bool) -> _Server:
     try:
         return _Server((host, port), engine, verbose)
     except OSError as e:
-        raise ConfigError(
-            f"cannot listen on {host}:{port} ({e.strerror or e}); pick another --port or --host"
-        ) from None
+        raise _bind_error(host, port, e) from None
+
+
+def _bind_error(host: str, port: int, e: OSError) -> ConfigError:
+    return ConfigError(
+        f"cannot listen on {host}:{port} ({e.strerror or e}); pick another --port or --host"
+    )
+
+
+def check_port(host: str, port: int) -> None:
+    """Fail fast (``ConfigError``) when ``host:port`` cannot be bound — before a model loads."""
+    try:
+        ThreadingHTTPServer((host, port), BaseHTTPRequestHandler).server_close()
+    except OSError as e:
+        raise _bind_error(host, port, e) from None
 
 
 class ServerHandle:
@@ -367,11 +389,16 @@ class ServerHandle:
     def __init__(self, server: _Server, thread: threading.Thread):
         self._server = server
         self._thread = thread
+        self._closed = False
         self.host: str = server.server_address[0]  # type: ignore[assignment]
         self.port: int = server.server_address[1]
         self.url = f"http://{_url_host(self.host)}:{self.port}/v1"
 
     def close(self) -> None:
+        """Stop serving and free the port (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
@@ -392,7 +419,12 @@ def serve_in_thread(
 ) -> ServerHandle:
     """Start serving at once (``port=0``: a free port) and return; the thread is a daemon."""
     server = _bind(engine, host, port, verbose)
-    thread = threading.Thread(target=server.serve_forever, name="halo-forge-serve", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.1},  # close() waits up to one poll interval
+        name="halo-forge-serve",
+        daemon=True,
+    )
     thread.start()
     return ServerHandle(server, thread)
 
@@ -406,9 +438,23 @@ def serve_forever(engine: Engine, host: str = "127.0.0.1", port: int = 8000) -> 
     console.print(f"Serving {engine.model_id} at {url} (OpenAI-compatible; Ctrl-C stops)")
     if host not in ("127.0.0.1", "localhost", "::1"):
         console.print(f"[yellow]warning: listening on {host} with no authentication[/]")
+    previous = _stop_on_sigterm()
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         console.print("Stopped.")
     finally:
         server.server_close()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _stop_on_sigterm() -> Any:
+    """Make SIGTERM (``kill``, ``docker stop``) stop like Ctrl-C; returns the old handler."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, stop)
