@@ -16,6 +16,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             if shutil.which(tool) is None:
                 pytest.skip(f"{tool} not found on PATH (toolchain marker)")
 
+
 CHAT_TEMPLATE = (
     "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"
     "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"

@@ -37,7 +37,9 @@ def test_file_verifier_is_named_or_inferred(prompts_file, tmp_path):
 
     assert verifier_of({"prompt": "Write a C program that prints hi."}) == "gcc"  # the seeds'
     assert verifier_of({"prompt": "x", "language": "rust"}) == "rust"
-    assert verifier_of({"prompt": "x", "language": "cpp"}, {"prompt": "y", "language": "go"}) == "gcc"
+    assert (
+        verifier_of({"prompt": "x", "language": "cpp"}, {"prompt": "y", "language": "go"}) == "gcc"
+    )
     io = {"io_tests": [{"input": "1", "output": "1"}]}
     assert verifier_of({"prompt": "x", "language": "python", "metadata": io}) == "python_io"
     assert verifier_of({"prompt": "x", "language": "cpp", "verifier": "clang"}) == "clang"
