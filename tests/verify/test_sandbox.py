@@ -332,7 +332,7 @@ def test_process_limit_applies(tmp_path: Path):
 
 @needs_bwrap
 def test_scripts_named_on_the_command_line_are_visible(tmp_path: Path):
-    script = Path(__file__).with_name("conftest.py")  # under our working tree: not whitelisted
+    script = Path(__file__).parent.with_name("conftest.py")  # our tree: not whitelisted
     code = "import sys; print(open(sys.argv[1]).read()[:3])"
     res = run_sandboxed([*PY, code, str(script)], cwd=tmp_path, timeout=5)
     assert res.stdout.strip() == script.read_text()[:3]
