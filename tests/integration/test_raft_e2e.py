@@ -64,9 +64,8 @@ def test_one_cycle_then_rerun_skips_then_extend(tiny_model, prompts_file, tmp_pa
 
     # the saved adapter benchmarks through the CLI (base found from adapter_config.json)
     res = tmp_path / "adapter.json"
-    assert run(["benchmark", "run", "-m", str(final), "-p", str(prompts_file), "--verifier",
-                "python", "--samples", "2", "--k", "1", "--max-new-tokens", "8",
-                "-o", str(res)]) == 0
+    argv = f"benchmark run -m {final} -p {prompts_file} --verifier python --samples 2 --k 1"
+    assert run([*argv.split(), "--max-new-tokens", "8", "-o", str(res)]) == 0
     assert "adapter" in json.loads(res.read_text())["model"]
     capsys.readouterr()
 
