@@ -148,7 +148,12 @@ def test_endpoints_keys_and_overrides():
     e = resolve_endpoint(_cfg(), env={"DEEPSEEK_API_KEY": "sk"})
     assert (e.base_url, e.api_key, e.json_mode) == ("https://api.deepseek.com/v1", "sk", True)
     with pytest.raises(ConfigError, match="OPENAI_API_KEY"):
-        resolve_endpoint(_cfg(backend="openai", base_url="http://h:1/v1/"), env={})
+        resolve_endpoint(_cfg(backend="openai"), env={})
+    # the OpenAI protocol at another URL (halo-forge serve, a proxy): the key is optional
+    e = resolve_endpoint(_cfg(backend="openai", base_url="http://h:1/v1/"), env={})
+    assert (e.base_url, e.api_key) == ("http://h:1/v1", "not-needed")
+    e = resolve_endpoint(_cfg(backend="openai", base_url="http://h:1/v1"), {"OPENAI_API_KEY": "k"})
+    assert e.api_key == "k"
     e = resolve_endpoint(_cfg(backend="vllm", base_url="http://h:1/v1/"), env={})
     assert (e.base_url, e.json_mode) == ("http://h:1/v1", False) and e.api_key
     assert resolve_endpoint(_cfg(backend="ollama"), env={}).base_url.endswith(":11434/v1")

@@ -188,10 +188,13 @@ def resolve_endpoint(cfg: GenerateConfig, env: Mapping[str, str] = os.environ) -
     """The URL, API key and JSON mode for ``cfg.backend``; ConfigError naming a missing key."""
     backend = BACKENDS[str(cfg.backend)]
     url = (cfg.base_url or backend.base_url).rstrip("/")
-    if backend.key_env:
+    hosted = url == backend.base_url.rstrip("/")
+    if backend.key_env and hosted:
         key = env.get(backend.key_env, "").strip()
         if not key:
             raise ConfigError(f"the {cfg.backend} backend needs an API key: set {backend.key_env}")
+    elif backend.key_env:  # the same protocol at another --base-url (halo-forge serve, a proxy)
+        key = env.get(backend.key_env, "").strip() or "not-needed"
     else:
         key = env.get(backend.optional_key_env or "", "").strip() or "not-needed"
     return Endpoint(url, key, backend.json_mode)
