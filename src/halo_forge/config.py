@@ -60,10 +60,29 @@ class RaftConfig:
     cache_dir: str | None = None
     lora: LoraSettings = field(default_factory=LoraSettings)
     verifier_options: dict[str, Any] = field(default_factory=dict)
+    # -- the per-cycle schedule (rlvr.curriculum, rlvr.shaping, rlvr.stopping) --
+    curriculum: str = "none"  # none | complexity | progressive | adaptive
+    reward_shaping: str = "fixed"  # fixed | annealing | warmup | adaptive
+    shaping_start_threshold: float = 0.0  # annealing/warmup start here, end at reward_threshold
+    shaping_start_keep: float = 0.8  # ... and at keep_percent
+    warmup_cycles: int = 1
+    lr_decay: float = 1.0  # learning rate of cycle c = learning_rate * lr_decay ** (c - 1)
+    max_per_prompt: int | None = None  # cap on kept samples per prompt (after keep_percent)
+    require_pass: bool = True  # prompts with no PASS sample contribute nothing (see filtering)
+    early_stop: bool = False  # stop when the stop advice says so (gain < 2 points, or a drop)
+    # Per-cycle overrides, the seeds' ``cycles:`` list: {verifier, reward_threshold,
+    # keep_percent, run_after_compile, learning_rate, temperature, verifier_options}.
+    cycle_settings: list[dict[str, Any]] = field(default_factory=list)
+    # -- chunking (the seeds' RAFTConfig names) --
+    generation_chunk_size: int = 16  # prompts generated (then verified) as one unit of work
+    verification_chunk_size: int = 256  # samples whose verdicts are appended together
+    clear_cache_every_n_batches: int = 0  # gc (and CUDA cache) every N generation batches
+    report_to: list[str] = field(default_factory=list)  # tensorboard, wandb
 
     def validate(self) -> RaftConfig:
         if not self.prompts:
             raise ConfigError("--prompts is required (a JSONL file or a built-in: basic_python)")
+        self._validate_schedule()
         _fraction("keep_percent", "--keep-percent", self.keep_percent, lo_open=True)
         _fraction("reward_threshold", "--reward-threshold", self.reward_threshold, lo_open=False)
         _positive_int("cycles", "--cycles", self.cycles)
@@ -82,6 +101,94 @@ class RaftConfig:
                 f"--learning-rate must be in (0, 1), e.g. 5e-5; got {self.learning_rate}"
             )
         return self
+
+    def _validate_schedule(self) -> None:
+        choices = {
+            "curriculum": ("none", "complexity", "progressive", "adaptive"),
+            "reward_shaping": ("fixed", "annealing", "warmup", "adaptive"),
+        }
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ConfigError(
+                    f"--{name.replace('_', '-')} must be one of {', '.join(allowed)}; "
+                    f"got {getattr(self, name)!r}"
+                )
+        _fraction(
+            "shaping_start_threshold",
+            "shaping_start_threshold",
+            self.shaping_start_threshold,
+            lo_open=False,
+        )
+        _fraction("shaping_start_keep", "shaping_start_keep", self.shaping_start_keep, lo_open=True)
+        _positive_int("warmup_cycles", "warmup_cycles", self.warmup_cycles)
+        if not 0 < self.lr_decay <= 1:
+            raise ConfigError(
+                f"--lr-decay must be in (0, 1] (0.85 works well); got {self.lr_decay}"
+            )
+        if self.max_per_prompt is not None:
+            _positive_int("max_per_prompt", "--max-per-prompt", self.max_per_prompt)
+        _positive_int("generation_chunk_size", "generation_chunk_size", self.generation_chunk_size)
+        _positive_int(
+            "verification_chunk_size", "verification_chunk_size", self.verification_chunk_size
+        )
+        if (
+            not isinstance(self.clear_cache_every_n_batches, int)
+            or self.clear_cache_every_n_batches < 0
+        ):
+            raise ConfigError(
+                "clear_cache_every_n_batches must be an integer >= 0 (0: never); got "
+                f"{self.clear_cache_every_n_batches!r}"
+            )
+        known = {"tensorboard", "wandb"}
+        bad = [r for r in self.report_to if r not in known and r != "none"]
+        if bad:
+            raise ConfigError(f"--report-to takes tensorboard and/or wandb; got {bad[0]!r}")
+        if self.cycle_settings:
+            if len(self.cycle_settings) != self.cycles:
+                raise ConfigError(
+                    f"the config's cycles: list has {len(self.cycle_settings)} entries but "
+                    f"--cycles is {self.cycles}; drop --cycles or give one entry per cycle"
+                )
+            for i, entry in enumerate(self.cycle_settings, start=1):
+                _check_cycle_entry(i, entry)
+
+
+CYCLE_KEYS = {
+    "verifier": str,
+    "reward_threshold": float,
+    "keep_percent": float,
+    "run_after_compile": bool,
+    "learning_rate": float,
+    "temperature": float,
+    "verifier_options": dict,
+    "name": str,
+}
+
+
+def _check_cycle_entry(i: int, entry: Any) -> None:
+    if not isinstance(entry, dict):
+        raise ConfigError(f"cycles[{i}] must be a mapping of settings, e.g. {{verifier: gcc}}")
+    for key, value in entry.items():
+        if key not in CYCLE_KEYS:
+            guess = difflib.get_close_matches(key, sorted(CYCLE_KEYS), n=1)
+            hint = (
+                f"; did you mean '{guess[0]}'?"
+                if guess
+                else f" (allowed: {', '.join(sorted(CYCLE_KEYS))})"
+            )
+            raise ConfigError(f"cycles[{i}]: unknown setting '{key}'{hint}")
+        want = CYCLE_KEYS[key]
+        ok = isinstance(value, want) and not (want is not bool and isinstance(value, bool))
+        if want is float:
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+        if not ok:
+            raise ConfigError(f"cycles[{i}].{key} must be a {want.__name__}; got {value!r}")
+        if key in ("reward_threshold", "keep_percent"):
+            _fraction(
+                f"cycles[{i}].{key}", f"cycles[{i}].{key}", value, lo_open=key == "keep_percent"
+            )
+        if key == "temperature":
+            _temperature(value)
 
 
 @dataclass
@@ -235,6 +342,17 @@ _RAFT_ALIASES: dict[str, str] = {
     "base_model": "model",
     "output_dir": "output",
     "num_cycles": "cycles",
+    "curriculum_strategy": "curriculum",
+    "raft.curriculum_strategy": "curriculum",
+    "reward_shaping_strategy": "reward_shaping",
+    "raft.reward_shaping": "reward_shaping",
+    "lr_decay_per_cycle": "lr_decay",
+    "raft.lr_decay": "lr_decay",
+    "max_samples_per_prompt": "max_per_prompt",
+    "raft.generation_chunk_size": "generation_chunk_size",
+    "raft.verification_chunk_size": "verification_chunk_size",
+    "raft.clear_cache_every_n_batches": "clear_cache_every_n_batches",
+    "report_to": "report_to",
     "raft.num_cycles": "cycles",
     "raft.samples_per_prompt": "samples_per_prompt",
     "raft.reward_threshold": "reward_threshold",
@@ -342,6 +460,8 @@ def _yaml_to_fields(
         data = {**data, "verifier": name}
         if section:
             data["verifier_options"] = {**section, **data.get("verifier_options", {})}
+    if isinstance(data.get("cycles"), list) and "cycle_settings" in names:  # the seeds' list
+        data = {**data, "cycle_settings": data["cycles"], "cycles": len(data["cycles"])}
     out: dict[str, Any] = {}
     for key, value in _flatten(data).items():
         if key in ignored:
@@ -397,3 +517,80 @@ def _coerce(name: str, value: Any, default: Any, source: str | None) -> Any:
 
 def to_dict(cfg: Any) -> dict[str, Any]:
     return dataclasses.asdict(cfg)
+
+
+# --- benchmark full --------------------------------------------------------------------------
+
+
+@dataclass
+class BenchmarkFullConfig:
+    """``benchmark full``: RAFT on ``raft.prompts``, pass@k on held-out prompts before training
+    and after every cycle. ``raft`` is resolved like ``raft train``'s config (its ``output`` is
+    replaced by ``OUTPUT/raft``); the other fields are the evaluation's."""
+
+    raft: RaftConfig = field(default_factory=RaftConfig)
+    output: str = "results/benchmark_full"
+    eval_prompts: str | None = None  # None: the training built-in's test split
+    # None: a built-in's own verifier, else raft.verifier, else the eval file's default
+    eval_verifier: str | None = None
+    samples: int = 10
+    k: list[int] = field(default_factory=lambda: [1, 5, 10])
+    eval_temperature: float = 0.2
+    eval_max_new_tokens: int | None = None  # None: raft.max_new_tokens
+    max_eval_prompts: int | None = None
+    early_stop: bool = False
+    min_gain: float = 0.02  # pass@1 gain per cycle below which stopping is advised
+
+    def validate(self) -> BenchmarkFullConfig:
+        self.raft.validate()
+        _positive_int("samples", "--samples", self.samples)
+        if (
+            not isinstance(self.k, list)
+            or not self.k
+            or any(isinstance(k, bool) or not isinstance(k, int) or k < 1 for k in self.k)
+        ):
+            raise ConfigError(f"--k takes positive integers, e.g. 1,5,10; got {self.k}")
+        if not (0 <= self.eval_temperature <= 5) or math.isnan(self.eval_temperature):
+            raise ConfigError(
+                f"--eval-temperature must be in [0, 5] (0 = greedy), e.g. 0.2; "
+                f"got {self.eval_temperature}"
+            )
+        if self.eval_max_new_tokens is not None:
+            _positive_int("eval_max_new_tokens", "--eval-max-new-tokens", self.eval_max_new_tokens)
+        if self.max_eval_prompts is not None:
+            _positive_int("max_eval_prompts", "--max-eval-prompts", self.max_eval_prompts)
+        if not (0 <= self.min_gain < 1):
+            raise ConfigError(
+                f"--min-gain is a pass@1 difference in [0, 1), e.g. 0.02 (2 points); "
+                f"got {self.min_gain}"
+            )
+        return self
+
+
+def resolve_benchmark_full(yaml_path: str | None, flags: dict[str, Any]) -> BenchmarkFullConfig:
+    """defaults < YAML < typed flags, for both parts. The YAML is a ``raft train`` config (flat
+    or sectioned) whose top level may also hold the evaluation's fields (``eval_prompts``,
+    ``samples``, ``k``, ...); its ``output``/``output_dir`` is the folder of the whole run."""
+    own = {f.name for f in dataclasses.fields(BenchmarkFullConfig)} - {"raft"}
+    data = read_yaml(yaml_path) if yaml_path else {}
+    full_values = {k: data.pop(k) for k in list(data) if k in own}
+    raft_keys = {f.name for f in dataclasses.fields(RaftConfig)} | set(_RAFT_ALIASES) | _IGNORED
+    for key in data:  # a typo of one of our own fields: suggest it, not a RAFT setting
+        guess = difflib.get_close_matches(key, sorted(own), n=1)
+        if key not in raft_keys and not isinstance(data[key], dict) and guess:
+            raise ConfigError(f"{yaml_path}: unknown setting '{key}'; did you mean '{guess[0]}'?")
+    raft_values = (
+        _yaml_to_fields(RaftConfig, data, _RAFT_ALIASES, _IGNORED, yaml_path or "config")
+        if data
+        else {}
+    )
+    if "output" in raft_values:
+        full_values.setdefault("output", raft_values.pop("output"))
+    if isinstance(full_values.get("k"), str):
+        full_values["k"] = parse_k(full_values["k"])
+    typed = {k: v for k, v in flags.items() if v is not None}
+    full_values.update({k: v for k, v in typed.items() if k in own})
+    raft_values.update({k: v for k, v in typed.items() if k not in own})
+    raft = resolve(RaftConfig, None, raft_values, kind="raft")
+    cfg = resolve(BenchmarkFullConfig, None, full_values, kind="benchmark")
+    return dataclasses.replace(cfg, raft=raft)

@@ -32,6 +32,7 @@ def raft(tiny_model, prompts_file, out, *extra: str) -> int:
             "0",
             "--keep-percent",
             "1",
+            "--no-require-pass",  # a random model never passes; train on its attempts anyway
             *extra,
         ]
     )

@@ -53,3 +53,23 @@ def test_identical_completions_kept_once():
     assert [k.sample.index for k in kept] == [0, 2]
     kept_all = select_top(scored, 0.5, 1.0, dedupe=False)
     assert len(kept_all) == 3
+
+
+def test_require_pass_drops_prompts_without_a_correct_sample_even_at_threshold_zero():
+    scored = [s("a", 0, 0.7), s("a", 1, 0.3), s("b", 0, 1.0), s("b", 1, 0.7), s("b", 2, 0.0)]
+    loose = select_top(scored, threshold=0.0, keep_fraction=1.0)
+    assert {k.sample.problem_id for k in loose} == {"a", "b"}  # the seeds' behaviour
+    strict = select_top(scored, threshold=0.0, keep_fraction=1.0, require_pass=True)
+    # b keeps its failed-but-close attempts alongside the correct one; a (nothing correct) none
+    assert [(k.sample.problem_id, k.sample.index) for k in strict] == [
+        ("b", 0),
+        ("b", 1),
+        ("b", 2),
+    ]
+
+
+def test_max_per_prompt_caps_after_the_keep_fraction():
+    scored = [s("a", i, 1.0) for i in range(6)] + [s("b", 0, 1.0)]
+    kept = select_top(scored, threshold=0.5, keep_fraction=1.0, max_per_prompt=2)
+    assert [(k.sample.problem_id, k.sample.index) for k in kept] == [("a", 0), ("a", 1), ("b", 0)]
+    assert len(select_top(scored, 0.5, 0.5, max_per_prompt=10)) == 3 + 1

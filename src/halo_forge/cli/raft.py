@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from halo_forge.cli.common import Cache, Config, Model, Output
+from halo_forge.errors import ConfigError
 
 app = typer.Typer(
     help="RAFT: iterative generate → verify → filter → fine-tune.", no_args_is_help=True
@@ -64,13 +65,69 @@ def train(
         int | None, typer.Option(help="Verification workers.", show_default="CPU count")
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed.", show_default="0")] = None,
+    curriculum: Annotated[
+        str | None,
+        typer.Option(
+            help="Prompt order/subset per cycle: none, complexity (easiest first), progressive "
+            "(easiest 20%, 40%… then all), adaptive (moves with the pass rate).",
+            show_default="none",
+        ),
+    ] = None,
+    reward_shaping: Annotated[
+        str | None,
+        typer.Option(
+            help="Threshold/keep per cycle: fixed, annealing (0.0/80% → target), warmup, adaptive.",
+            show_default="fixed",
+        ),
+    ] = None,
+    lr_decay: Annotated[
+        float | None,
+        typer.Option(help="Learning rate × this per cycle (0.85 works well).", show_default="1.0"),
+    ] = None,
+    max_per_prompt: Annotated[
+        int | None, typer.Option(help="Keep at most N samples per prompt.", show_default="no cap")
+    ] = None,
+    require_pass: Annotated[
+        bool | None,
+        typer.Option(
+            "--require-pass/--no-require-pass",
+            help="Train only on prompts with at least one fully passing sample.",
+            show_default="on",
+        ),
+    ] = None,
+    early_stop: Annotated[
+        bool | None,
+        typer.Option(
+            "--early-stop/--no-early-stop",
+            help="Stop when the pass rate gains under 2 points or drops.",
+            show_default="off",
+        ),
+    ] = None,
+    report_to: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Also log to tensorboard and/or wandb (repeatable).", show_default="none"
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the per-cycle plan; load and write nothing.")
+    ] = False,
+    restart: Annotated[
+        bool,
+        typer.Option("--restart", help="Discard a previous run in --output and start over."),
+    ] = False,
     config: Config = None,
     cache_dir: Cache = None,
 ) -> None:
-    """Run RAFT cycles; a rerun of the same command skips finished cycles."""
-    flags = {k: v for k, v in locals().items() if k != "config"}  # exactly the parameters
+    """Run RAFT cycles; a rerun of the same command resumes (finished work is not redone)."""
+    flags = {k: v for k, v in locals().items() if k not in ("config", "dry_run", "restart")}
     from halo_forge.config import RaftConfig, resolve
-    from halo_forge.rlvr.raft import plan_raft, run_raft
+    from halo_forge.rlvr.raft import plan_raft, print_plan, run_raft
 
     cfg = resolve(RaftConfig, config, flags, kind="raft")
-    run_raft(plan_raft(cfg))
+    if dry_run:
+        if restart:
+            raise ConfigError("--dry-run and --restart together: a dry run changes nothing")
+        print_plan(plan_raft(cfg))
+        return
+    run_raft(plan_raft(cfg, restart=restart))

@@ -49,12 +49,14 @@ class HFGenerator:
         batch_size: int = 32,
         system_prompt: str | None = DEFAULT_SYSTEM_PROMPT,
         progress: Any = None,
+        progress_task: Any = None,
     ):
         self.model = model
         self.tokenizer = tokenizer
         self.batch_size = batch_size
         self.system_prompt = system_prompt
         self.progress = progress
+        self.progress_task = progress_task  # advance this task instead of adding one per call
         self._backticks = backtick_token_ids(tokenizer)
 
     def generate(
@@ -81,7 +83,9 @@ class HFGenerator:
         stats = GenerationStats()
         torch.manual_seed(params.seed)
         self.model.eval()
-        task = self.progress.add_task("Generating", total=len(rows)) if self.progress else None
+        task = self.progress_task
+        if task is None and self.progress:
+            task = self.progress.add_task("Generating", total=len(rows))
         start = time.perf_counter()
         for b in range(0, len(rows), self.batch_size):
             batch = rows[b : b + self.batch_size]

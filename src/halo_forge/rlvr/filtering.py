@@ -6,6 +6,14 @@ many samples share the top reward (e.g. 1.0), and lets easy prompts crowd out ev
 Per prompt, every prompt that produced an acceptable sample contributes its best fraction, and
 a prompt with nothing above the threshold contributes nothing. Identical completions for the
 same prompt are kept once: duplicates only re-weight an example the model already produces.
+
+``require_pass`` (on in RAFT): a prompt none of whose samples *passed* (``Status.PASS``: every
+test) contributes nothing, whatever the threshold — with a shaped threshold of 0.0 the kept
+samples of a prompt are then its best attempts *alongside* a correct one, never a set of wrong
+answers alone. Discarding all-wrong prompts is what Xiong et al. (2025, "A Minimalist Approach
+to LLM Reasoning") found explains most of GRPO's edge over plain rejection sampling.
+``max_per_prompt`` caps what one prompt contributes after ``keep_fraction``, so prompts the
+model already solves eight ways do not dominate the training set.
 """
 
 from __future__ import annotations
@@ -14,7 +22,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 
-from halo_forge.types import Sample, VerifyResult
+from halo_forge.types import Sample, Status, VerifyResult
 
 
 @dataclass(frozen=True)
@@ -41,13 +49,20 @@ def select_top(
     *,
     per_prompt: bool = True,
     dedupe: bool = True,
+    require_pass: bool = False,
+    max_per_prompt: int | None = None,
 ) -> list[Scored]:
     """Threshold, then keep the top ``keep_fraction`` by reward (ties: lower sample index first).
 
     ``per_prompt=False`` reproduces the seeds' global ranking (for comparison).
     Returned in (prompt order of first appearance, rank) order.
     """
-    above = [s for s in scored if s.reward >= threshold]
+    solved = {s.sample.problem_id for s in scored if s.result.status is Status.PASS}
+    above = [
+        s
+        for s in scored
+        if s.reward >= threshold and (not require_pass or s.sample.problem_id in solved)
+    ]
     if dedupe:
         seen: set[tuple[str, str]] = set()
         unique = []
@@ -67,7 +82,8 @@ def select_top(
     kept: list[Scored] = []
     for pid in order:
         group = sorted(groups.get(pid, []), key=_rank_key)
-        kept.extend(group[: keep_count(len(group), keep_fraction)])
+        n = keep_count(len(group), keep_fraction)
+        kept.extend(group[: min(n, max_per_prompt) if max_per_prompt else n])
     return kept
 
 

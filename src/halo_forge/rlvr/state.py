@@ -3,8 +3,8 @@
 ```
 OUT/config.yaml                 resolved settings of the run (a rerun must match them)
 OUT/metrics.jsonl               one JSON object per finished cycle
-OUT/cycle_N/samples.jsonl       generated samples, appended per generation batch
-OUT/cycle_N/verified.jsonl      sample + verdict rows
+OUT/cycle_N/samples.jsonl       generated samples, appended per chunk (rlvr.chunks)
+OUT/cycle_N/verified.jsonl      sample + verdict rows, appended per chunk
 OUT/cycle_N/kept.jsonl          what the cycle trained on
 OUT/cycle_N_final/              the adapter after cycle N + cycle_summary.json
 ```
@@ -26,7 +26,17 @@ import yaml
 from halo_forge.errors import ConfigError
 
 # Settings that may differ between the run that started OUT and a rerun over it.
-RERUN_MAY_CHANGE = {"cycles", "workers", "cache_dir", "output", "generation_batch_size"}
+RERUN_MAY_CHANGE = {
+    "cycles",
+    "workers",
+    "cache_dir",
+    "output",
+    "generation_batch_size",
+    "verification_chunk_size",
+    "clear_cache_every_n_batches",
+    "early_stop",
+    "report_to",
+}
 SUMMARY = "cycle_summary.json"
 
 
@@ -48,20 +58,30 @@ class RunDir:
     def final_dir(self, cycle: int) -> Path:
         return self.root / f"cycle_{cycle}_final"
 
-    def check_config(self, settings: dict[str, Any]) -> None:
-        """Refuse to continue a run that was started with different settings."""
+    def check_config(
+        self, settings: dict[str, Any], defaults: dict[str, Any] | None = None
+    ) -> None:
+        """Refuse to continue a run that was started with different settings.
+
+        A setting the earlier run's config.yaml does not have (written by an older version)
+        matches when the new value is that setting's default.
+        """
         if not self.config_path.is_file():
             return
         previous = yaml.safe_load(self.config_path.read_text()) or {}
+        defaults = defaults or {}
         changed = [
             f"{k}: {previous.get(k)!r} → {v!r}"
             for k, v in settings.items()
-            if k not in RERUN_MAY_CHANGE and previous.get(k) != v
+            if k not in RERUN_MAY_CHANGE
+            and previous.get(k) != v
+            and not (k not in previous and k in defaults and defaults[k] == v)
         ]
         if changed:
             raise ConfigError(
                 f"{self.root} holds a run with other settings ({'; '.join(changed)}); "
-                "rerun with the same settings, or choose another --output"
+                "rerun with the same settings, add --restart to discard that run, or choose "
+                "another --output"
             )
 
     def write_config(self, settings: dict[str, Any]) -> None:
@@ -93,7 +113,9 @@ class RunDir:
             if c not in logged:
                 append_jsonl(self.metrics_path, [self.cycle_summary(c)])
 
-    def finish_cycle(self, cycle: int, save: Any, summary: dict[str, Any]) -> Path:
+    def finish_cycle(
+        self, cycle: int, save: Any, summary: dict[str, Any], before_metrics: Any = None
+    ) -> Path:
         """``save(tmp_dir)`` writes the adapter; then summary, rename, metrics line."""
         final = self.final_dir(cycle)
         tmp = final.with_name(final.name + ".tmp")
@@ -105,6 +127,8 @@ class RunDir:
         if final.exists():
             shutil.rmtree(final)
         tmp.rename(final)
+        if before_metrics is not None:
+            before_metrics()
         append_jsonl(self.metrics_path, [summary])
         return final
 

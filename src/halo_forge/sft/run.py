@@ -79,7 +79,7 @@ def run_sft(plan: SftPlan) -> dict[str, Any]:
         trainable_adapter=True,
         dtype="bfloat16" if cfg.bf16 else "float32",
     )
-    model = add_lora(model, cfg.lora, cfg.gradient_checkpointing)
+    model = add_lora(model, cfg.lora, cfg.gradient_checkpointing, seed=cfg.seed)
     examples, evals = list(plan.examples), None
     if cfg.validation_split > 0 and len(examples) > 1:
         random.Random(cfg.seed).shuffle(examples)

@@ -82,8 +82,15 @@ def to_example(prompt: str, completion: str, system_prompt: str | None) -> dict[
     }
 
 
-def add_lora(model: Any, lora: LoraSettings, gradient_checkpointing: bool = False) -> Any:
-    """Wrap a plain model in a fresh trainable LoRA adapter (a PeftModel is returned as is)."""
+def add_lora(
+    model: Any, lora: LoraSettings, gradient_checkpointing: bool = False, seed: int = 0
+) -> Any:
+    """Wrap a plain model in a fresh trainable LoRA adapter (a PeftModel is returned as is).
+
+    The adapter's A matrices are initialised randomly (B is zero): from ``seed``, so two runs
+    with the same settings train the same weights (and a resumed run the weights it would have).
+    """
+    import torch
     from peft import LoraConfig, PeftModel, get_peft_model
 
     if isinstance(model, PeftModel):
@@ -99,6 +106,7 @@ def add_lora(model: Any, lora: LoraSettings, gradient_checkpointing: bool = Fals
         bias="none",
         task_type="CAUSAL_LM",
     )
+    torch.manual_seed(seed)
     return get_peft_model(model, config)
 
 
