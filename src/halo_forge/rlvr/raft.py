@@ -170,8 +170,12 @@ def print_plan(plan: RaftPlan) -> list[dict[str, Any]]:
             console.print(f"Cycle {c}: {sched_mod.ADAPTIVE_PENDING}", soft_wrap=True)
             continue
         console.print(f"Cycle {c}:")
-        for line in _schedule(plan, c, rates[: c - 1]).lines():
+        s = _schedule(plan, c, rates[: c - 1])
+        for line in s.lines():
             console.print(f"  {line}", soft_wrap=True)
+        run_flag = s.verifier_options.get("run_after_compile")
+        how = "" if run_flag is None else (" (run)" if run_flag else " (compile only)")
+        console.print(f"  Verifier: {s.verifier}{how}; learning rate: {s.learning_rate:.3g}")
     console.print(
         f"Dry run: nothing was loaded or written. Model: {plan.model.label}; output: {run.root}"
     )
