@@ -5,8 +5,13 @@ tracker only mirrors numbers into TensorBoard (``OUT/tensorboard/``) or Weights 
 (``OUT/wandb/``). Only numeric scalars are logged: nested dicts are flattened
 (``statuses.PASS``), strings, lists and ``None`` are skipped.
 
+Cycle metrics are logged as ``raft/<key>`` at step ``cycle``; a summary's
+``train_loss_history`` (per-cycle steps) becomes ``train/loss`` at the global step (offset by
+the earlier cycles' steps in ``metrics.jsonl``, so a resumed run lines up).
+
 W&B runs offline unless ``WANDB_MODE`` says otherwise or ``WANDB_API_KEY`` is set, so it works
-with no network and no account (``wandb sync OUT/wandb/offline-run-*`` uploads later). Its
+with no network and no account (``wandb sync OUT/wandb/offline-run-*`` uploads later). The run
+id is kept in ``OUT/wandb/run_id``, so a rerun over the same folder continues the same run. Its
 steps must increase across all keys, so cycle metrics are plotted against a ``cycle`` metric
 and per-step metrics against ``train/global_step`` (``define_metric``), never ``step=``.
 """
@@ -193,6 +198,8 @@ class WandbTracker:
         self.run = wandb.init(
             project=os.environ.get("WANDB_PROJECT", "halo-forge"),
             name=run_name,
+            id=_run_id(run_dir),
+            resume="allow",
             dir=str(base),
             config=config,
             mode=mode,
@@ -219,6 +226,23 @@ class WandbTracker:
 
     def close(self) -> None:
         self.run.finish()
+
+
+def _run_id(run_dir: Path) -> str:
+    """One W&B run per run folder: a rerun (resume) continues it instead of starting another."""
+    import uuid
+
+    path = run_dir / "wandb" / "run_id"
+    try:
+        found = path.read_text().strip()
+    except OSError:
+        found = ""
+    if found:
+        return found
+    new = uuid.uuid4().hex[:12]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(new + "\n")
+    return new
 
 
 def _finite_number(value: Any) -> bool:

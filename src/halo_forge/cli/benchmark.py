@@ -1,12 +1,14 @@
-"""``halo-forge benchmark run``: pass@k of a model on a prompt set."""
+"""``halo-forge benchmark run|full|compare``: pass@k of a model; RAFT measured cycle by cycle on
+held-out prompts; results side by side."""
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 import typer
 
-from halo_forge.cli.common import Cache, Model
+from halo_forge.cli.common import Cache, Config, Model
 
 app = typer.Typer(help="Measure pass@k.", no_args_is_help=True)
 
@@ -73,3 +75,125 @@ def run(
     flags["k"] = parse_k(k) if k is not None else None
     cfg = resolve(BenchmarkConfig, None, flags, kind="benchmark")
     run_benchmark(plan_benchmark(cfg))
+
+
+@app.command("full")
+def full(
+    prompts: Annotated[
+        str | None,
+        typer.Option(
+            "--prompts",
+            "-p",
+            help="Training prompts: JSONL file or built-in, e.g. basic_python. Required.",
+        ),
+    ] = None,
+    eval_prompts: Annotated[
+        str | None,
+        typer.Option(
+            help="Held-out prompts for pass@k.",
+            show_default="the built-in's test split, e.g. basic_python:test",
+        ),
+    ] = None,
+    cycles: Annotated[int | None, typer.Option(help="RAFT cycles.", show_default="3")] = None,
+    samples: Annotated[
+        int | None, typer.Option(help="Held-out samples per problem (n).", show_default="10")
+    ] = None,
+    k: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated k values (1 is always added).", show_default="1,5,10"),
+    ] = None,
+    output: Annotated[
+        str | None,
+        typer.Option("--output", "-o", help="Run folder.", show_default="results/benchmark_full"),
+    ] = None,
+    early_stop: Annotated[
+        bool | None,
+        typer.Option(
+            "--early-stop/--no-early-stop",
+            help="Stop when held-out pass@1 gains under --min-gain or drops.",
+            show_default="no",
+        ),
+    ] = None,
+    min_gain: Annotated[
+        float | None,
+        typer.Option(help="pass@1 gain per cycle worth continuing for.", show_default="0.02"),
+    ] = None,
+    model: Model = None,
+    checkpoint: Annotated[
+        str | None, typer.Option(help="Start from a saved adapter or model folder.")
+    ] = None,
+    verifier: Annotated[
+        str | None,
+        typer.Option(
+            help="Training verifier (also the eval's for a prompts file).",
+            show_default="the dataset's own",
+        ),
+    ] = None,
+    eval_verifier: Annotated[
+        str | None, typer.Option(help="Held-out verifier.", show_default="the dataset's own")
+    ] = None,
+    samples_per_prompt: Annotated[
+        int | None, typer.Option(help="RAFT samples per prompt.", show_default="8")
+    ] = None,
+    max_prompts: Annotated[int | None, typer.Option(help="Train on at most N prompts.")] = None,
+    max_eval_prompts: Annotated[
+        int | None, typer.Option(help="Evaluate on at most N prompts.")
+    ] = None,
+    max_new_tokens: Annotated[
+        int | None, typer.Option(help="Max new tokens (training and eval).", show_default="256")
+    ] = None,
+    temperature: Annotated[
+        float | None, typer.Option(help="RAFT sampling temperature.", show_default="0.7")
+    ] = None,
+    eval_temperature: Annotated[
+        float | None, typer.Option(help="Held-out sampling temperature.", show_default="0.2")
+    ] = None,
+    reward_threshold: Annotated[
+        float | None,
+        typer.Option(help="Minimum reward to keep a sample, in [0, 1].", show_default="0.5"),
+    ] = None,
+    keep_percent: Annotated[
+        float | None,
+        typer.Option(help="Fraction in (0, 1] of passing samples kept.", show_default="0.5"),
+    ] = None,
+    learning_rate: Annotated[
+        float | None, typer.Option(help="LoRA learning rate.", show_default="5e-05")
+    ] = None,
+    workers: Annotated[int | None, typer.Option(help="Verification workers.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed.", show_default="0")] = None,
+    config: Config = None,
+    cache_dir: Cache = None,
+) -> None:
+    """Baseline pass@k on held-out prompts, then RAFT one cycle at a time, each evaluated.
+
+    A rerun of the same command reuses every finished cycle and evaluation."""
+    flags = {name: v for name, v in locals().items() if name != "config"}
+    from halo_forge.bench.full import plan_full, run_full
+    from halo_forge.config import parse_k, resolve_benchmark_full
+
+    flags["k"] = parse_k(k) if k is not None else None
+    cfg = resolve_benchmark_full(config, flags)
+    run_full(plan_full(cfg))
+
+
+@app.command("compare")
+def compare(
+    files: Annotated[
+        list[str],
+        typer.Argument(help="Results JSON files of benchmark run; deltas are against the first."),
+    ],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the comparison as JSON instead of a table.")
+    ] = False,
+) -> None:
+    """Compare pass@k, compile rate and sizes of two or more benchmark results."""
+    from halo_forge.bench.compare import compare_files, render_table
+    from halo_forge.ui import console
+
+    cmp = compare_files(files)
+    if as_json:
+        typer.echo(json.dumps(cmp, indent=2))
+        return
+    console.print(render_table(cmp))
+    for warning in cmp["warnings"]:
+        console.print(f"[yellow]Warning: {warning}[/]", soft_wrap=True)

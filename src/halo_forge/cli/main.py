@@ -19,7 +19,7 @@ try:  # typer >= 0.29 vendors its own copy of click; its exceptions are not clic
 except ImportError:  # pragma: no cover - older typer uses click itself
     _tx = click.exceptions
 
-from halo_forge.cli import benchmark, data, info, raft, serve, sft, verify
+from halo_forge.cli import benchmark, data, info, raft, selftest, serve, sft, verify
 from halo_forge.errors import HaloForgeError
 
 app = typer.Typer(
@@ -36,6 +36,7 @@ app.add_typer(data.app, name="data")
 app.command("info")(info.info)
 app.command("verify")(verify.verify)
 app.command("serve")(serve.serve)
+app.command("test")(selftest.selftest)
 
 
 def _fail(message: str, code: int) -> int:

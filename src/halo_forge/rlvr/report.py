@@ -268,7 +268,7 @@ def summary_markdown(
         statuses = c.get("statuses") if isinstance(c.get("statuses"), dict) else {}
         cells = [
             _fmt(c.get("cycle")),
-            _fmt(c.get("prompts")),
+            _prompts(c),
             _fmt(c.get("samples")),
             _fmt(c.get("pass_rate"), "{:.1%}"),
             _fmt(c.get("mean_reward"), "{:.3f}"),
@@ -301,6 +301,14 @@ def summary_markdown(
     lines += [f"![{name[:-4]}]({name})" for name in PLOTS]
     lines.append("")
     return "\n".join(lines)
+
+
+def _prompts(c: dict[str, Any]) -> str:
+    """``12/40`` when a curriculum used part of the prompts, else ``40``."""
+    total = c.get("total_prompts")
+    if _num(total) and _num(c.get("prompts")) and total != c["prompts"]:
+        return f"{c['prompts']}/{total}"
+    return _fmt(c.get("prompts"))
 
 
 def _fmt(value: Any, spec: str = "{}") -> str:
