@@ -182,18 +182,20 @@ def print_plan(plan: RaftPlan) -> list[dict[str, Any]]:
     return rows
 
 
-def run_raft(plan: RaftPlan) -> list[dict[str, Any]]:
-    """Run the remaining cycles; returns the summaries of all finished cycles of the run."""
+def run_raft(plan: RaftPlan, until: int | None = None) -> list[dict[str, Any]]:
+    """Run the remaining cycles — up to ``until`` if given (``benchmark full`` trains one cycle
+    at a time; the schedule still spans ``cycles``); returns the finished cycles' summaries."""
     cfg, run = plan.config, plan.run
+    last_cycle = min(until or cfg.cycles, cfg.cycles)
     run.write_config(_fingerprint(cfg))
     run.repair_metrics()
     done = run.completed_cycles()
     stopped = _early_stopped(run)
-    if done >= cfg.cycles or (stopped and cfg.early_stop and stopped["after_cycle"] == done):
+    if done >= last_cycle or (stopped and cfg.early_stop and stopped["after_cycle"] == done):
         why = (
             f"stopped early after cycle {done} ({stopped['reason']})"
-            if done < cfg.cycles and stopped
-            else f"all {cfg.cycles} cycles are already complete"
+            if done < last_cycle and stopped
+            else f"all {last_cycle} cycles are already complete"
         )
         last = run.final_dir(done)
         console.print(
@@ -225,13 +227,13 @@ def run_raft(plan: RaftPlan) -> list[dict[str, Any]]:
 
     tracker = create_tracker(cfg.report_to, run.root, _fingerprint(cfg))
     try:
-        for cycle in range(done + 1, cfg.cycles + 1):
+        for cycle in range(done + 1, last_cycle + 1):
             summary = run_cycle(plan, cycle, model, tokenizer, HFGenerator)
             tracker.log_cycle(summary)
             _write_report(run)
             advice = advise(_pass_rates(run, cycle))
             console.print(f"Stop advice: {advice.message}")
-            if advice.stop and cfg.early_stop and cycle < cfg.cycles:
+            if advice.stop and cfg.early_stop and cycle < last_cycle:
                 atomic_write_text(
                     run.root / EARLY_STOP,
                     json.dumps({"after_cycle": cycle, "reason": advice.message}),
