@@ -52,7 +52,7 @@ def test_one_cycle_then_rerun_skips_then_extend(tiny_model, prompts_file, tmp_pa
     # threshold 0 keeps everything distinct, so the cycle trained on at least one example
     assert metrics[0]["kept"] >= 1 and metrics[0]["train_steps"] >= 1
     assert metrics[0]["train_loss"] is not None
-    assert len((out / "cycle_1" / "samples.jsonl").read_text().splitlines()) == 4
+    assert len((out / "cycle_1" / "samples.jsonl").read_text().splitlines()) == 4 + 1  # + marker
 
     # loadable by peft + transformers, and the adapter is not the identity
     from peft import PeftModel

@@ -72,12 +72,12 @@ def plan_raft(cfg: RaftConfig, *, restart: bool = False) -> RaftPlan:
     problems = load_problems(source, cfg.max_prompts)
     run = RunDir(cfg.output)
     cfg = dataclasses.replace(cfg, verifier=verifier_name)
-    if restart:
-        _clear_run(run)
-    run.check_config(_fingerprint(cfg), _fingerprint(RaftConfig()))
     plan = RaftPlan(cfg, source, problems, problem_scores(problems), verifier_name, model, run)
     for c in range(1, cfg.cycles + 1):  # every cycle's verifier builds (a missing compiler: now)
         plan.verifier_for(_schedule(plan, c, []))
+    if restart:
+        _clear_run(run)
+    run.check_config(_fingerprint(cfg), _fingerprint(RaftConfig()))
     return plan
 
 
