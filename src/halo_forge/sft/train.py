@@ -122,8 +122,11 @@ def train_lora(
     """Train ``model`` (a PeftModel) in place on ``examples``; returns the loss summary."""
     if not examples:
         return TrainResult(loss=None, steps=0, examples=0, seconds=0.0)
+    import datasets
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
+
+    datasets.disable_progress_bars()  # TRL's per-step "Tokenizing…" bars; ours shows training
 
     padding_side = tokenizer.padding_side
     tokenizer.padding_side = "right"  # training pads on the right; generation on the left
