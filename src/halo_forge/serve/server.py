@@ -450,11 +450,17 @@ def serve_forever(engine: Engine, host: str = "127.0.0.1", port: int = 8000) -> 
 
 
 def _stop_on_sigterm() -> Any:
-    """Make SIGTERM (``kill``, ``docker stop``) stop like Ctrl-C; returns the old handler."""
+    """Make SIGTERM (``kill``, ``docker stop``) stop like Ctrl-C; returns the old handler.
+
+    SIGINT gets Python's own handler back too: a process started in the background by a
+    non-interactive shell inherits SIGINT *ignored*, and Ctrl-C (or ``kill -INT``) must still
+    stop the server.
+    """
     if threading.current_thread() is not threading.main_thread():
         return None
 
     def stop(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     return signal.signal(signal.SIGTERM, stop)
