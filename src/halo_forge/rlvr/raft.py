@@ -330,9 +330,8 @@ def run_cycle(
     with progress() as bar:
         gtask = bar.add_task("Generating", total=todo_gen * cfg.samples_per_prompt)
         vtask = bar.add_task("Verifying", total=todo_ver * cfg.samples_per_prompt)
-        gen_model = _merged_copy(model) if todo_gen else model
         gen = generator_cls(
-            gen_model,
+            model,
             tokenizer,
             batch_size=cfg.generation_batch_size,
             system_prompt=cfg.system_prompt,
@@ -373,8 +372,6 @@ def run_cycle(
                 [_verdict_row(x, r) for x, r in zip(samples, results, strict=True)],
             )
             _kill_point(f"verify:{cycle}:{k}")
-    del gen, gen_model  # the merged copy (~0.5 GB for 135M) is not needed past generation
-    gc.collect()
     verdicts = read_chunks(verified_path, repair=False)
     rows = [r for k in sorted(verdicts) for r in verdicts[k]]
     samples = [Sample.from_dict(r) for r in rows]
@@ -492,24 +489,6 @@ def run_cycle(
     )
     console.print(f"Saved {final}")
     return summary
-
-
-def _merged_copy(model: Any) -> Any:
-    """A plain copy of a peft model with its LoRA weights merged in, for generation.
-
-    Sampling through the unmerged adapter costs two extra small matmuls per linear layer
-    (47–52 tok/s against 79 for the plain model on the embedded one here). Merging in place
-    and unmerging later would leave rounding drift in the base weights every cycle (W + BA - BA
-    is not W in floating point), so an interrupted-and-resumed run would diverge from an
-    uninterrupted one; a merged *copy* leaves the training model untouched.
-    """
-    import copy
-
-    if not hasattr(model, "merge_and_unload"):
-        return model
-    merged = copy.deepcopy(model).merge_and_unload()
-    merged.eval()
-    return merged
 
 
 def _empty_cuda_cache() -> None:
