@@ -8,7 +8,17 @@ from typing import Annotated
 
 import typer
 
-from halo_forge.cli.common import Cache, Config, Model
+from halo_forge.cli.common import (
+    Cache,
+    Config,
+    KeepPercent,
+    LearningRate,
+    Model,
+    RewardThreshold,
+    Seed,
+    StartCheckpoint,
+    Workers,
+)
 
 app = typer.Typer(help="Measure pass@k.", no_args_is_help=True)
 
@@ -44,8 +54,8 @@ def run(
         int | None, typer.Option(help="Max new tokens.", show_default="256")
     ] = None,
     max_prompts: Annotated[int | None, typer.Option(help="Use at most N prompts.")] = None,
-    workers: Annotated[int | None, typer.Option(help="Verification workers.")] = None,
-    seed: Annotated[int | None, typer.Option(help="Random seed.", show_default="0")] = None,
+    workers: Workers = None,
+    seed: Seed = None,
     cache_dir: Cache = None,
     backend: Annotated[
         str | None,
@@ -119,9 +129,7 @@ def full(
         typer.Option(help="pass@1 gain per cycle worth continuing for.", show_default="0.02"),
     ] = None,
     model: Model = None,
-    checkpoint: Annotated[
-        str | None, typer.Option(help="Start from a saved adapter or model folder.")
-    ] = None,
+    checkpoint: StartCheckpoint = None,
     verifier: Annotated[
         str | None,
         typer.Option(
@@ -148,19 +156,11 @@ def full(
     eval_temperature: Annotated[
         float | None, typer.Option(help="Held-out sampling temperature.", show_default="0.2")
     ] = None,
-    reward_threshold: Annotated[
-        float | None,
-        typer.Option(help="Minimum reward to keep a sample, in [0, 1].", show_default="0.5"),
-    ] = None,
-    keep_percent: Annotated[
-        float | None,
-        typer.Option(help="Fraction in (0, 1] of passing samples kept.", show_default="0.5"),
-    ] = None,
-    learning_rate: Annotated[
-        float | None, typer.Option(help="LoRA learning rate.", show_default="5e-05")
-    ] = None,
-    workers: Annotated[int | None, typer.Option(help="Verification workers.")] = None,
-    seed: Annotated[int | None, typer.Option(help="Random seed.", show_default="0")] = None,
+    reward_threshold: RewardThreshold = None,
+    keep_percent: KeepPercent = None,
+    learning_rate: LearningRate = None,
+    workers: Workers = None,
+    seed: Seed = None,
     config: Config = None,
     cache_dir: Cache = None,
 ) -> None:

@@ -26,3 +26,24 @@ Cache = Annotated[
         show_default="$HALO_FORGE_CACHE or ~/.cache/halo-forge",
     ),
 ]
+# RAFT options shared by `raft train` and `benchmark full` (same flags, same meaning).
+StartCheckpoint = Annotated[
+    str | None, typer.Option(help="Start from a saved adapter or model folder.")
+]
+RewardThreshold = Annotated[
+    float | None,
+    typer.Option(help="Minimum reward to keep a sample, in [0, 1].", show_default="0.5"),
+]
+KeepPercent = Annotated[
+    float | None,
+    typer.Option(
+        help="Fraction in (0, 1] of above-threshold samples kept per prompt.", show_default="0.5"
+    ),
+]
+LearningRate = Annotated[
+    float | None, typer.Option(help="LoRA learning rate.", show_default="5e-05")
+]
+Workers = Annotated[
+    int | None, typer.Option(help="Verification workers.", show_default="CPU count")
+]
+Seed = Annotated[int | None, typer.Option(help="Random seed.", show_default="0")]

@@ -6,7 +6,18 @@ from typing import Annotated
 
 import typer
 
-from halo_forge.cli.common import Cache, Config, Model, Output
+from halo_forge.cli.common import (
+    Cache,
+    Config,
+    KeepPercent,
+    LearningRate,
+    Model,
+    Output,
+    RewardThreshold,
+    Seed,
+    StartCheckpoint,
+    Workers,
+)
 from halo_forge.errors import ConfigError
 
 app = typer.Typer(
@@ -25,9 +36,7 @@ def train(
         ),
     ] = None,
     model: Model = None,
-    checkpoint: Annotated[
-        str | None, typer.Option(help="Start from a saved adapter or model folder.")
-    ] = None,
+    checkpoint: StartCheckpoint = None,
     output: Output = None,
     cycles: Annotated[int | None, typer.Option(help="RAFT cycles.", show_default="3")] = None,
     verifier: Annotated[
@@ -37,34 +46,21 @@ def train(
             show_default="the dataset's own; gcc for a plain file",
         ),
     ] = None,
-    reward_threshold: Annotated[
-        float | None,
-        typer.Option(help="Minimum reward to keep a sample, in [0, 1].", show_default="0.5"),
-    ] = None,
-    keep_percent: Annotated[
-        float | None,
-        typer.Option(
-            help="Fraction in (0, 1] of above-threshold samples kept per prompt.",
-            show_default="0.5",
-        ),
-    ] = None,
+    reward_threshold: RewardThreshold = None,
+    keep_percent: KeepPercent = None,
     samples_per_prompt: Annotated[
         int | None, typer.Option(help="Samples generated per prompt.", show_default="8")
     ] = None,
     temperature: Annotated[
         float | None, typer.Option(help="Sampling temperature.", show_default="0.7")
     ] = None,
-    learning_rate: Annotated[
-        float | None, typer.Option(help="LoRA learning rate.", show_default="5e-05")
-    ] = None,
+    learning_rate: LearningRate = None,
     max_new_tokens: Annotated[
         int | None, typer.Option(help="Max tokens generated per sample.", show_default="256")
     ] = None,
     max_prompts: Annotated[int | None, typer.Option(help="Use at most N prompts.")] = None,
-    workers: Annotated[
-        int | None, typer.Option(help="Verification workers.", show_default="CPU count")
-    ] = None,
-    seed: Annotated[int | None, typer.Option(help="Random seed.", show_default="0")] = None,
+    workers: Workers = None,
+    seed: Seed = None,
     curriculum: Annotated[
         str | None,
         typer.Option(
