@@ -78,11 +78,18 @@ class RaftConfig:
     verification_chunk_size: int = 256  # samples whose verdicts are appended together
     clear_cache_every_n_batches: int = 0  # gc (and CUDA cache) every N generation batches
     report_to: list[str] = field(default_factory=list)  # tensorboard, wandb
+    # -- where samples come from (rlvr.generators); training always stays in this process --
+    generation_backend: str = "hf"  # hf | openai (a server at base_url) | vllm (in-process)
+    base_url: str | None = None  # openai: the server's API root, e.g. http://127.0.0.1:8000/v1
+    served_model: str | None = None  # openai: the base model's name there (None: first listed)
+    concurrency: int = 4  # openai: requests in flight
+    load_adapters: bool = True  # openai: load each cycle's adapter into the server
 
     def validate(self) -> RaftConfig:
         if not self.prompts:
             raise ConfigError("--prompts is required (a JSONL file or a built-in: basic_python)")
         self._validate_schedule()
+        _raft_backend(self)
         _fraction("keep_percent", "--keep-percent", self.keep_percent, lo_open=True)
         _fraction("reward_threshold", "--reward-threshold", self.reward_threshold, lo_open=False)
         _positive_int("cycles", "--cycles", self.cycles)
@@ -299,6 +306,60 @@ def _benchmark_backend(cfg: BenchmarkConfig) -> None:
         )
 
 
+RAFT_BACKENDS = ("hf", "openai", "vllm")
+VLLM_DOC = "README, section 'Faster generation: vLLM or a server'"
+
+
+def _raft_backend(cfg: RaftConfig) -> None:
+    backend = cfg.generation_backend
+    if backend not in RAFT_BACKENDS:
+        raise ConfigError(
+            f"--generation-backend must be one of {', '.join(RAFT_BACKENDS)}; got '{backend}'"
+        )
+    if backend == "openai":
+        if not cfg.base_url:
+            raise ConfigError(
+                "--generation-backend openai needs --base-url, the server's API root, e.g. "
+                "--base-url http://127.0.0.1:8000/v1 (start one with: halo-forge serve)"
+            )
+        if not cfg.base_url.startswith(("http://", "https://")):
+            raise ConfigError(
+                f"--base-url must start with http:// or https://, e.g. "
+                f"http://127.0.0.1:8000/v1; got '{cfg.base_url}'"
+            )
+        _positive_int("concurrency", "--concurrency", cfg.concurrency)
+        return
+    for name, flag in (("base_url", "--base-url"), ("served_model", "--served-model")):
+        if getattr(cfg, name):
+            raise ConfigError(
+                f"{flag} is only used with --generation-backend openai; add "
+                f"--generation-backend openai to sample from that server, or drop {flag}"
+            )
+    if not cfg.load_adapters:
+        raise ConfigError(
+            "--no-load-adapters is only used with --generation-backend openai (a server "
+            "without runtime LoRA loading); drop it"
+        )
+    if backend == "vllm":
+        problem = vllm_import_problem()
+        if problem:
+            raise ConfigError(
+                f"--generation-backend vllm needs vLLM in this environment ({problem}); install "
+                f"it as the {VLLM_DOC} says, or run vllm serve elsewhere and use "
+                "--generation-backend openai --base-url URL"
+            )
+
+
+def vllm_import_problem() -> str | None:
+    """None when ``import vllm`` works here, else why not (one line)."""
+    try:
+        import vllm  # noqa: F401
+    except Exception as e:  # noqa: BLE001 - a broken install (wrong torch...) is not ImportError
+        text = str(e).strip()
+        return f"import vllm: {text.splitlines()[0] if text else type(e).__name__}"
+    return None
+
+
 def parse_k(text: str) -> list[int]:
     try:
         ks = sorted({int(x) for x in text.split(",") if x.strip()})
@@ -363,6 +424,11 @@ _RAFT_ALIASES: dict[str, str] = {
     "generation.temperature": "temperature",
     "generation.top_p": "top_p",
     "generation.batch_size": "generation_batch_size",
+    "generation.backend": "generation_backend",
+    "generation.base_url": "base_url",
+    "generation.served_model": "served_model",
+    "generation.concurrency": "concurrency",
+    "generation.load_adapters": "load_adapters",
     "training.epochs": "train_epochs",
     "training.batch_size": "train_batch_size",
     "training.gradient_accumulation_steps": "gradient_accumulation_steps",

@@ -105,6 +105,40 @@ def train(
             help="Also log to tensorboard and/or wandb (repeatable).", show_default="none"
         ),
     ] = None,
+    generation_backend: Annotated[
+        str | None,
+        typer.Option(
+            help="Who samples: hf (the training model), openai (the server at --base-url, "
+            "each cycle's adapter loaded into it), vllm (vLLM in this process).",
+            show_default="hf",
+        ),
+    ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            help="OpenAI-compatible API root for --generation-backend openai, e.g. "
+            "http://127.0.0.1:8000/v1 (vllm serve, halo-forge serve; key from $OPENAI_API_KEY)."
+        ),
+    ] = None,
+    served_model: Annotated[
+        str | None,
+        typer.Option(
+            help="The base model's name on that server.", show_default="the first it lists"
+        ),
+    ] = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(help="Requests in flight (--generation-backend openai).", show_default="4"),
+    ] = None,
+    load_adapters: Annotated[
+        bool | None,
+        typer.Option(
+            "--load-adapters/--no-load-adapters",
+            help="Load each cycle's adapter into the server (vLLM's runtime LoRA API); off: "
+            "every cycle samples the server's own model (e.g. Ollama).",
+            show_default="on",
+        ),
+    ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the per-cycle plan; load and write nothing.")
     ] = False,

@@ -20,7 +20,8 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port (0: any free port).")] = 8000,
     cache_dir: Cache = None,
 ) -> None:
-    """Serve /v1/models, /v1/completions and /v1/chat/completions (non-streaming)."""
+    """Serve /v1/models, /v1/completions and /v1/chat/completions (non-streaming); LoRA
+    adapters load at run time through /v1/load_lora_adapter (vLLM's API)."""
     from halo_forge.errors import ConfigError
     from halo_forge.models.loader import resolve_model
 

@@ -17,6 +17,7 @@ from halo_forge.generation.base import (
     SamplingParams,
     chat_messages,
 )
+from halo_forge.generation.continuous import RowResult, sample_continuous, sample_next
 from halo_forge.types import Problem, Sample
 from halo_forge.verify.extract import extract_code
 
@@ -70,7 +71,7 @@ class HFGenerator:
 
         tok = self.tokenizer
         texts = [format_prompt(tok, p.prompt, self.system_prompt) for p in problems]
-        lengths = [len(tok(t, add_special_tokens=False).input_ids) for t in texts]
+        ids = [tok(t, add_special_tokens=False).input_ids for t in texts]
         skip = skip or set()
         rows = [
             (pi, j)
@@ -78,7 +79,7 @@ class HFGenerator:
             for j in range(params.n)
             if (p.id, j) not in skip
         ]
-        rows.sort(key=lambda r: (lengths[r[0]], r))
+        rows.sort(key=lambda r: (len(ids[r[0]]), r))
         out: list[list[Sample]] = [[] for _ in problems]
         stats = GenerationStats()
         torch.manual_seed(params.seed)
@@ -86,65 +87,51 @@ class HFGenerator:
         task = self.progress_task
         if task is None and self.progress:
             task = self.progress.add_task("Generating", total=len(rows))
-        start = time.perf_counter()
-        for b in range(0, len(rows), self.batch_size):
-            batch = rows[b : b + self.batch_size]
-            samples = self._generate_batch(problems, texts, batch, params)
-            for s, (pi, _) in zip(samples, batch, strict=True):
-                out[pi].append(s)
-                stats.tokens += s.num_tokens
-                stats.finish_reasons[s.finish_reason] = (
-                    stats.finish_reasons.get(s.finish_reason, 0) + 1
-                )
-            stats.samples += len(samples)
-            if on_samples:
-                on_samples(samples)
+        eos = {tok.eos_token_id, tok.pad_token_id} - {None}
+        pending: list[Sample] = []
+
+        def on_row(i: int, r: RowResult) -> None:
+            pi, j = rows[i]
+            problem = problems[pi]
+            completion = tok.decode(r.tokens, skip_special_tokens=True)
+            s = Sample(
+                problem_id=problem.id,
+                index=j,
+                completion=completion,
+                code=extract_code(completion, problem.language),
+                num_tokens=len(r.tokens),
+                finish_reason="stop" if r.stopped else "length",
+            )
+            out[pi].append(s)
+            stats.samples += 1
+            stats.tokens += s.num_tokens
+            stats.finish_reasons[s.finish_reason] = stats.finish_reasons.get(s.finish_reason, 0) + 1
+            pending.append(s)
             if task is not None:
-                self.progress.advance(task, len(batch))
+                self.progress.advance(task, 1)
+            if on_samples and len(pending) >= self.batch_size:
+                on_samples(pending[:])
+                pending.clear()
+
+        start = time.perf_counter()
+        sample_continuous(
+            self.model,
+            ids,
+            rows,
+            params,
+            eos,
+            lambda t: fence_closed(tok.decode(t)),
+            self._backticks,
+            max_batch=self.batch_size,
+            on_row=on_row,
+            pad_id=tok.pad_token_id if tok.pad_token_id is not None else 0,
+        )
+        if on_samples and pending:
+            on_samples(pending[:])
         stats.seconds = time.perf_counter() - start
         for group in out:
             group.sort(key=lambda s: s.index)
         return out, stats
-
-    def _generate_batch(
-        self,
-        problems: list[Problem],
-        texts: list[str],
-        batch: list[tuple[int, int]],
-        params: SamplingParams,
-    ) -> list[Sample]:
-        tok = self.tokenizer
-        enc = tok(
-            [texts[pi] for pi, _ in batch],
-            return_tensors="pt",
-            padding=True,
-            add_special_tokens=False,
-        )
-        eos = {tok.eos_token_id, tok.pad_token_id} - {None}
-        token_lists, stopped = sample_pruned(
-            self.model,
-            enc.input_ids,
-            enc.attention_mask,
-            params,
-            eos,
-            lambda ids: fence_closed(tok.decode(ids)),
-            self._backticks,
-        )
-        samples = []
-        for (pi, j), ids, stop in zip(batch, token_lists, stopped, strict=True):
-            completion = tok.decode(ids, skip_special_tokens=True)
-            problem = problems[pi]
-            samples.append(
-                Sample(
-                    problem_id=problem.id,
-                    index=j,
-                    completion=completion,
-                    code=extract_code(completion, problem.language),
-                    num_tokens=len(ids),
-                    finish_reason="stop" if stop else "length",
-                )
-            )
-        return samples
 
 
 def sample_pruned(
@@ -224,17 +211,4 @@ def backtick_token_ids(tokenizer: Any) -> frozenset[int]:
     return frozenset(i for i, t in enumerate(vocab) if t and "`" in t)
 
 
-def _sample_next(logits: torch.Tensor, temperature: float, top_p: float) -> torch.Tensor:
-    """One token per row: greedy at temperature 0, else temperature then nucleus (top-p)."""
-    import torch
-
-    if temperature <= 0:
-        return logits.argmax(dim=-1)
-    probs = torch.softmax(logits.float() / temperature, dim=-1)
-    if top_p < 1.0:
-        sorted_p, order = probs.sort(dim=-1, descending=True)
-        # drop tokens once the mass *before* them already reaches top_p (keeps at least one)
-        drop = (sorted_p.cumsum(dim=-1) - sorted_p) >= top_p
-        sorted_p = sorted_p.masked_fill(drop, 0.0)
-        probs = torch.zeros_like(probs).scatter_(-1, order, sorted_p)
-    return torch.multinomial(probs, num_samples=1).squeeze(1)
+_sample_next = sample_next  # the serve engine and older callers

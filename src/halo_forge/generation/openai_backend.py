@@ -14,6 +14,10 @@ once. Where this departs from the HF backend:
   honours ``seed`` reproduces the same samples.
 
 Connection failures and HTTP errors become one-line ``GenerationError``s naming the URL.
+
+``LoraAdapters`` drives vLLM's runtime LoRA API (``POST {base_url}/load_lora_adapter`` and
+``/unload_lora_adapter``, also served by ``halo-forge serve``): RAFT loads each cycle's adapter
+into a running server and samples it by name instead of restarting the server.
 """
 
 from __future__ import annotations
@@ -60,6 +64,8 @@ class OpenAIGenerator:
         max_retries: int = 2,
         timeout: float = 600.0,
         progress: Any = None,
+        progress_task: Any = None,
+        check_model: bool = False,
         client: Any = None,
     ):
         if client is None:
@@ -79,23 +85,29 @@ class OpenAIGenerator:
         self.concurrency = max(1, concurrency)
         self.max_n_per_request = max(1, max_n_per_request)
         self.progress = progress
+        self.progress_task = progress_task  # advance this task instead of adding one per call
+        # a response must name ``model`` (a loaded adapter: a server that lost it answers
+        # with its base model's name, or 404 — either way, an error rather than base samples)
+        self.check_model = check_model
 
     def generate(
         self,
         problems: list[Problem],
         params: SamplingParams,
         on_samples: Callable[[list[Sample]], None] | None = None,
+        skip: set[tuple[str, int]] | None = None,
     ) -> tuple[list[list[Sample]], GenerationStats]:
+        """``skip``: (problem id, sample index) pairs not to generate (they are left out)."""
         stats = GenerationStats()
         lock = threading.Lock()
-        task = (
-            self.progress.add_task("Generating", total=len(problems) * params.n)
-            if self.progress
-            else None
-        )
+        skip = skip or set()
+        wanted = [[j for j in range(params.n) if (p.id, j) not in skip] for p in problems]
+        task = self.progress_task
+        if task is None and self.progress:
+            task = self.progress.add_task("Generating", total=sum(len(w) for w in wanted))
 
         def one(pi: int) -> list[Sample]:
-            samples = self._problem_samples(pi, problems[pi], params)
+            samples = self._problem_samples(pi, problems[pi], params, wanted[pi])
             with lock:  # stats, progress and the callback see one problem at a time
                 stats.samples += len(samples)
                 for s in samples:
@@ -123,18 +135,20 @@ class OpenAIGenerator:
         stats.seconds = time.perf_counter() - start
         return out, stats
 
-    def _problem_samples(self, pi: int, problem: Problem, params: SamplingParams) -> list[Sample]:
+    def _problem_samples(
+        self, pi: int, problem: Problem, params: SamplingParams, indices: list[int]
+    ) -> list[Sample]:
         messages = chat_messages(problem.prompt, self.system_prompt)
         samples: list[Sample] = []
         chunk = 0
-        while len(samples) < params.n:
-            want = min(params.n - len(samples), self.max_n_per_request)
+        while len(samples) < len(indices):
+            want = min(len(indices) - len(samples), self.max_n_per_request)
             choices = self._request(messages, params, want, params.seed + 7919 * pi + chunk)
             for text, reason, tokens in choices[:want]:
                 samples.append(
                     Sample(
                         problem_id=problem.id,
-                        index=len(samples),
+                        index=indices[len(samples)],
                         completion=text,
                         code=extract_code(text, problem.language),
                         num_tokens=tokens,
@@ -176,6 +190,13 @@ class OpenAIGenerator:
             raise GenerationError(
                 f"generation request to {self.base_url} failed: {_first_line(e)}"
             ) from None
+        answered = getattr(r, "model", None)
+        if self.check_model and answered != self.model:
+            raise GenerationError(
+                f"the generation server at {self.base_url} answered as model '{answered}', not "
+                f"'{self.model}': the adapter is no longer loaded (was the server restarted?); "
+                "rerun the same command to load it again"
+            )
         choices = sorted(r.choices or [], key=lambda c: c.index)
         if not choices:
             raise GenerationError(f"the generation server at {self.base_url} returned no choices")
@@ -209,6 +230,99 @@ def served_models(base_url: str, *, client: Any = None, timeout: float = 30.0) -
             f"the generation server at {base_url} answered HTTP {e.status_code} to "
             f"GET /models: {_error_message(e)}; pass the model name with --model"
         ) from None
+
+
+class LoraAdapters:
+    """Load and unload LoRA adapters in a running server through vLLM's runtime LoRA API.
+
+    ``POST {base_url}/load_lora_adapter {"lora_name", "lora_path"}`` and
+    ``POST {base_url}/unload_lora_adapter {"lora_name"}``; vLLM answers 200 with a plain-text
+    "Success: ..." and errors as JSON. vLLM serves these routes only when started with
+    ``--enable-lora`` and ``VLLM_ALLOW_RUNTIME_LORA_UPDATING=True``; ``halo-forge serve`` always.
+    The path is read by the server: it must see the same file system.
+    """
+
+    def __init__(self, base_url: str, *, timeout: float = 300.0, transport: Any = None):
+        import httpx
+
+        self.base_url = base_url.rstrip("/")
+        key = os.environ.get(API_KEY_ENV)
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        self._client = httpx.Client(timeout=timeout, headers=headers, transport=transport)
+
+    def load(self, name: str, path: str) -> None:
+        """Load ``path`` as ``name``; an adapter of that name already there (an earlier run
+        that was stopped) is replaced. ``GenerationError`` (one line, with a hint) otherwise."""
+        status, message = self._post("load_lora_adapter", {"lora_name": name, "lora_path": path})
+        if status == 400 and "already" in message.lower():
+            self._post("unload_lora_adapter", {"lora_name": name})
+            status, message = self._post(
+                "load_lora_adapter", {"lora_name": name, "lora_path": path}
+            )
+        if status >= 300:
+            raise GenerationError(
+                f"the server at {self.base_url} did not load the adapter {path} (POST "
+                f"/load_lora_adapter answered HTTP {status}: {message}); {LORA_HINT}"
+            )
+
+    def unload(self, name: str) -> str | None:
+        """Unload ``name``; returns a warning to show when that failed (never raises)."""
+        try:
+            status, message = self._post("unload_lora_adapter", {"lora_name": name})
+        except GenerationError as e:
+            return str(e)
+        if status >= 300:
+            return (
+                f"the server at {self.base_url} did not unload the adapter {name} "
+                f"(HTTP {status}: {message})"
+            )
+        return None
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _post(self, route: str, body: dict[str, str]) -> tuple[int, str]:
+        import httpx
+
+        url = f"{self.base_url}/{route}"
+        try:
+            r = self._client.post(url, json=body)
+        except httpx.TimeoutException:
+            raise GenerationError(
+                f"the server at {self.base_url} did not answer POST /{route} in time"
+            ) from None
+        except httpx.HTTPError as e:
+            raise _unreachable(self.base_url, e) from None
+        return r.status_code, _body_message(r.text)
+
+
+LORA_HINT = (
+    "start vLLM with --enable-lora --max-lora-rank R (R >= the LoRA rank) and "
+    "VLLM_ALLOW_RUNTIME_LORA_UPDATING=True, on a machine that sees this path; or pass "
+    "--no-load-adapters to sample the server's own model every cycle"
+)
+
+
+def _body_message(text: str) -> str:
+    """The message of a JSON error body (OpenAI's, vLLM's flat one, FastAPI's ``detail``),
+    else the text's first line."""
+    import json
+
+    try:
+        body = json.loads(text)
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        err = body.get("error", body)
+        if isinstance(err, dict):
+            for key in ("message", "detail"):
+                if isinstance(err.get(key), str):
+                    return _first_line(Exception(err[key]))
+        if isinstance(err, str):
+            return _first_line(Exception(err))
+    if isinstance(body, str):
+        return _first_line(Exception(body))
+    return _first_line(Exception(text)) if text.strip() else "(empty response)"
 
 
 def split_tokens(total: int, lengths: list[int]) -> list[int]:

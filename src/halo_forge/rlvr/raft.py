@@ -204,12 +204,14 @@ def run_raft(plan: RaftPlan, until: int | None = None) -> list[dict[str, Any]]:
         return [run.cycle_summary(c) for c in range(1, done + 1)]
     _banner(plan, done)
 
-    from halo_forge.generation.hf import HFGenerator
     from halo_forge.models.loader import load_model, load_tokenizer
+    from halo_forge.rlvr.generators import cycle_generators
     from halo_forge.rlvr.stopping import advise
     from halo_forge.sft.train import add_lora
     from halo_forge.tracking import create_tracker
 
+    generators = cycle_generators(plan)  # hf: the training model; openai: a server; vllm
+    generators.start()  # a server that cannot be reached fails here, before the model loads
     t0 = time.perf_counter()
     spec = plan.model
     if done:  # continue from the adapter the last finished cycle saved
@@ -228,7 +230,7 @@ def run_raft(plan: RaftPlan, until: int | None = None) -> list[dict[str, Any]]:
     tracker = create_tracker(cfg.report_to, run.root, _fingerprint(cfg))
     try:
         for cycle in range(done + 1, last_cycle + 1):
-            summary = run_cycle(plan, cycle, model, tokenizer, HFGenerator)
+            summary = run_cycle(plan, cycle, model, tokenizer, generators.factory(cycle))
             tracker.log_cycle(summary)
             _write_report(run)
             advice = advise(_pass_rates(run, cycle))
@@ -242,6 +244,7 @@ def run_raft(plan: RaftPlan, until: int | None = None) -> list[dict[str, Any]]:
                 break
     finally:
         tracker.close()
+        generators.close()
     last = run.completed_cycles()
     return [run.cycle_summary(c) for c in range(1, last + 1)]
 

@@ -36,6 +36,12 @@ RERUN_MAY_CHANGE = {
     "clear_cache_every_n_batches",
     "early_stop",
     "report_to",
+    # where samples come from (same sampling settings, another transport): may change
+    "generation_backend",
+    "base_url",
+    "served_model",
+    "concurrency",
+    "load_adapters",
 }
 SUMMARY = "cycle_summary.json"
 

@@ -9,11 +9,19 @@ choices of one request are one batch. It is not thread-safe; the server holds a 
 Departures from OpenAI: a stop string ends the completion but, as in OpenAI, is not included in
 the returned text; ``completion_tokens`` counts every sampled token, including those of the
 trimmed stop string.
+
+LoRA adapters can be loaded at run time (vLLM's ``/v1/load_lora_adapter`` API): ``HFEngine``
+keeps them as named peft adapters on its one base model, and a request names the adapter it
+wants as its ``model`` (anything else samples the base model). An engine that supports this has
+``adapters()``, ``load_adapter`` and ``unload_adapter`` and takes ``adapter=`` in ``chat`` and
+``complete``; the server never passes ``adapter`` to an engine without ``adapters()``.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -25,13 +33,22 @@ if TYPE_CHECKING:
 class EngineRequestError(ValueError):
     """The request cannot be served by this model (no chat template, prompt too long...).
 
-    The server answers it with HTTP 400; ``param``/``code`` fill OpenAI's error fields.
+    The server answers it with HTTP ``status`` (400); ``param``/``code`` fill OpenAI's error
+    fields.
     """
 
-    def __init__(self, message: str, *, param: str | None = None, code: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        status: int = 400,
+    ):
         super().__init__(message)
         self.param = param
         self.code = code
+        self.status = status
 
 
 @dataclass
@@ -104,6 +121,7 @@ class HFEngine:
         cfg = getattr(model, "config", None)
         self.context_length: int | None = getattr(cfg, "max_position_embeddings", None)
         self._lock = threading.Lock()
+        self._adapters: dict[str, str] = {}  # name -> path, in load order
         model.eval()
 
     @classmethod
@@ -128,6 +146,87 @@ class HFEngine:
             loaded = loaded.merge_and_unload()
         return cls(loaded, tokenizer, model_id_for(spec))
 
+    # --- adapters (vLLM's runtime LoRA API) ------------------------------------------------
+
+    def adapters(self) -> dict[str, str]:
+        """Loaded adapters: name -> path."""
+        with self._lock:
+            return dict(self._adapters)
+
+    def load_adapter(self, name: str, path: str) -> None:
+        """Load the peft adapter folder ``path`` as ``name`` (EngineRequestError if it cannot)."""
+        if name == self.model_id:
+            raise EngineRequestError(
+                f"'{name}' is the base model's name; choose another lora_name",
+                param="lora_name",
+            )
+        folder = Path(path).expanduser()
+        if not (folder / "adapter_config.json").is_file():
+            what = "does not exist" if not folder.exists() else "has no adapter_config.json"
+            raise EngineRequestError(
+                f"{path} is not a peft LoRA adapter folder ({what}; the server reads the "
+                "path on its own file system)",
+                param="lora_path",
+                code="not_an_adapter",
+            )
+        with self._lock:
+            if name in self._adapters:
+                raise EngineRequestError(
+                    f"The lora adapter '{name}' has already been loaded.",
+                    param="lora_name",
+                    code="adapter_already_loaded",
+                )
+            self._attach(name, str(folder.resolve()))
+            self._adapters[name] = str(folder.resolve())
+
+    def unload_adapter(self, name: str) -> None:
+        with self._lock:
+            if name not in self._adapters:
+                raise EngineRequestError(
+                    f"The lora adapter '{name}' cannot be found.",
+                    param="lora_name",
+                    code="adapter_not_found",
+                    status=404,
+                )
+            del self._adapters[name]
+            if self._adapters:
+                self.model.delete_adapter(name)
+            else:  # peft cannot hold zero adapters: back to the plain base model
+                self.model = self.model.unload()
+            self.model.eval()
+
+    def _attach(self, name: str, path: str) -> None:
+        """Add adapter ``name``; on failure the model is left as it was."""
+        from peft import PeftConfig, PeftModel
+
+        try:
+            config = PeftConfig.from_pretrained(path)
+        except Exception as e:  # noqa: BLE001 - a malformed adapter_config.json
+            raise EngineRequestError(
+                f"cannot read the adapter config in {path}: {_first_line(e)}",
+                param="lora_path",
+                code="not_an_adapter",
+            ) from None
+        config.inference_mode = True
+        fresh = not isinstance(self.model, PeftModel)
+        model = None if fresh else self.model
+        try:
+            if model is None:
+                model = PeftModel(self.model, config, adapter_name=name)
+            model.load_adapter(path, adapter_name=name, is_trainable=False)
+        except Exception as e:  # noqa: BLE001 - e.g. an adapter of another base model
+            if fresh and model is not None:
+                model.unload()  # the base model got LoRA layers injected: take them out
+            elif not fresh and name in model.peft_config:
+                model.delete_adapter(name)
+            raise EngineRequestError(
+                f"cannot load the adapter {path} onto {self.model_id} (is it an adapter of "
+                f"this model?): {_first_line(e)}",
+                param="lora_path",
+            ) from None
+        self.model = model
+        self.model.eval()
+
     # --- Engine ---------------------------------------------------------------------------
 
     def chat(
@@ -140,6 +239,7 @@ class HFEngine:
         n: int,
         stop: list[str] | None,
         seed: int | None,
+        adapter: str | None = None,
     ) -> list[Completion]:
         if not getattr(self.tokenizer, "chat_template", None):
             raise EngineRequestError(
@@ -158,6 +258,7 @@ class HFEngine:
             n=n,
             stop=stop,
             seed=seed,
+            adapter=adapter,
         )
 
     def complete(
@@ -170,9 +271,30 @@ class HFEngine:
         n: int,
         stop: list[str] | None,
         seed: int | None,
+        adapter: str | None = None,
     ) -> list[Completion]:
         with self._lock:  # one generation at a time; fast tokenizers are not thread-safe either
-            return self._complete(prompt, max_tokens, temperature, top_p, n, stop, seed)
+            if adapter is not None and adapter not in self._adapters:
+                raise EngineRequestError(
+                    f"The model `{adapter}` does not exist.",
+                    param="model",
+                    code="model_not_found",
+                    status=404,
+                )
+            with self._using(adapter):
+                return self._complete(prompt, max_tokens, temperature, top_p, n, stop, seed)
+
+    @contextmanager
+    def _using(self, adapter: str | None) -> Iterator[None]:
+        """Sample with ``adapter``, or the base model when None (adapters switched off)."""
+        if not self._adapters:
+            yield
+        elif adapter is None:
+            with self.model.disable_adapter():
+                yield
+        else:
+            self.model.set_adapter(adapter)
+            yield
 
     def _complete(
         self,
@@ -236,6 +358,11 @@ class HFEngine:
                 )
             )
         return out
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
 
 
 def trim_at_stop(text: str, stops: list[str]) -> tuple[str, bool]:

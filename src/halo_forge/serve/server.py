@@ -1,9 +1,13 @@
 """A small OpenAI-compatible HTTP server over an ``Engine`` (stdlib ``http.server`` only).
 
 Endpoints: ``GET /v1/models``, ``GET /v1/models/{id}``, ``POST /v1/completions``,
-``POST /v1/chat/completions``, ``GET /health``. Non-streaming only: ``"stream": true`` is a 400
-that says so. One model is served, so the request's ``model`` field is accepted whatever it says
-and the response names the served model (vLLM would answer 404 for a different name).
+``POST /v1/chat/completions``, ``GET /health``, and vLLM's runtime LoRA API
+``POST /v1/load_lora_adapter {"lora_name", "lora_path"}`` / ``POST /v1/unload_lora_adapter
+{"lora_name"}`` (200 with vLLM's plain-text "Success: ..." message). Non-streaming only:
+``"stream": true`` is a 400 that says so. A request whose ``model`` is a loaded adapter's name
+samples with that adapter and the response names it; any other ``model`` is served by the base
+model and the response names that (vLLM would answer 404 for an unknown name). ``/v1/models``
+lists the base model, then the adapters with ``parent`` set to it, as vLLM does.
 
 Every error is OpenAI-shaped JSON — ``{"error": {"message", "type", "param", "code"}}`` — with
 400 for a bad request, 404 for an unknown path, 405 for a wrong method, 500 for a bug of ours
@@ -232,6 +236,12 @@ def completion_response(model_id: str, groups: list[list[Completion]]) -> dict[s
     }
 
 
+def _adapters(engine: Engine) -> dict[str, str] | None:
+    """The engine's loaded adapters (name -> path); None when it cannot load any."""
+    get = getattr(engine, "adapters", None)
+    return get() if callable(get) else None
+
+
 def _parse_json(raw: bytes) -> Any:
     try:
         return json.loads(raw)
@@ -239,8 +249,28 @@ def _parse_json(raw: bytes) -> Any:
         raise RequestError(f"the request body is not valid JSON ({e})") from None
 
 
-def model_card(model_id: str, created: int) -> dict[str, Any]:
-    return {"id": model_id, "object": "model", "created": created, "owned_by": "halo-forge"}
+def model_card(
+    model_id: str, created: int, *, root: str | None = None, parent: str | None = None
+) -> dict[str, Any]:
+    card = {"id": model_id, "object": "model", "created": created, "owned_by": "halo-forge"}
+    if parent is not None:  # a LoRA adapter, as vLLM lists it
+        card.update(root=root, parent=parent)
+    return card
+
+
+def parse_adapter_request(body: Any, *, load: bool) -> tuple[str, str]:
+    """(lora_name, lora_path) of a load/unload request (path is "" for unload)."""
+    if not isinstance(body, dict):
+        raise RequestError("the request body must be a JSON object")
+    name, path = body.get("lora_name"), body.get("lora_path")
+    if load and not (isinstance(name, str) and name and isinstance(path, str) and path):
+        raise RequestError(
+            "Both 'lora_name' and 'lora_path' must be provided.",
+            param="lora_name" if not name else "lora_path",
+        )
+    if not load and not (isinstance(name, str) and name):
+        raise RequestError("'lora_name' must be provided.", param="lora_name")
+    return name, path if load else ""
 
 
 # --- HTTP --------------------------------------------------------------------------------------
@@ -269,7 +299,9 @@ class _Handler(BaseHTTPRequestHandler):
         except RequestError as e:
             self._send(e.status, e.body())
         except EngineRequestError as e:
-            self._send(400, RequestError(str(e), param=e.param, code=e.code).body())
+            status = getattr(e, "status", 400)
+            err = RequestError(str(e), status=status, param=e.param, code=e.code)
+            self._send(status, err.body())
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
         except Exception:  # a bug of ours: log it here, answer 500 there
@@ -279,13 +311,15 @@ class _Handler(BaseHTTPRequestHandler):
             )
             self._send(500, err.body())
 
-    def _route(self, method: str, path: str, raw: bytes | None) -> dict[str, Any]:
+    def _route(self, method: str, path: str, raw: bytes | None) -> dict[str, Any] | str:
         engine = self.server.engine
         routes = {
             "/v1/models": "GET",
             "/health": "GET",
             "/v1/completions": "POST",
             "/v1/chat/completions": "POST",
+            "/v1/load_lora_adapter": "POST",
+            "/v1/unload_lora_adapter": "POST",
         }
         if path.startswith("/v1/models/"):
             routes[path] = "GET"
@@ -299,27 +333,52 @@ class _Handler(BaseHTTPRequestHandler):
             )
         if path == "/health":
             return {"status": "ok", "model": engine.model_id}
-        card = model_card(engine.model_id, self.server.created)
+        adapters = _adapters(engine)
+        if path in ("/v1/load_lora_adapter", "/v1/unload_lora_adapter"):
+            return self._adapter_route(engine, path, raw)
+        cards = [model_card(engine.model_id, self.server.created)] + [
+            model_card(name, self.server.created, root=root, parent=engine.model_id)
+            for name, root in (adapters or {}).items()
+        ]
         if path == "/v1/models":
-            return {"object": "list", "data": [card]}
+            return {"object": "list", "data": cards}
         if path.startswith("/v1/models/"):
-            if path.removeprefix("/v1/models/") != engine.model_id:
-                raise RequestError(
-                    f"model {path.removeprefix('/v1/models/')} is not served here; "
-                    f"this server serves {engine.model_id}",
-                    status=404,
-                    code="model_not_found",
-                )
-            return card
+            wanted = path.removeprefix("/v1/models/")
+            for card in cards:
+                if card["id"] == wanted:
+                    return card
+            raise RequestError(
+                f"model {wanted} is not served here; this server serves {engine.model_id}",
+                status=404,
+                code="model_not_found",
+            )
         body = _parse_json(raw or b"")
         if not isinstance(body, dict):
             raise RequestError("the request body must be a JSON object")
         sampling = parse_sampling(body)
+        kwargs = sampling.kwargs()
+        name = engine.model_id
+        if adapters and body.get("model") in adapters:
+            name = kwargs["adapter"] = body["model"]
         if path == "/v1/chat/completions":
             messages = parse_messages(body)
-            return chat_response(engine.model_id, engine.chat(messages, **sampling.kwargs()))
-        groups = [engine.complete(p, **sampling.kwargs()) for p in parse_prompts(body)]
-        return completion_response(engine.model_id, groups)
+            return chat_response(name, engine.chat(messages, **kwargs))
+        groups = [engine.complete(p, **kwargs) for p in parse_prompts(body)]
+        return completion_response(name, groups)
+
+    def _adapter_route(self, engine: Engine, path: str, raw: bytes | None) -> str:
+        if _adapters(engine) is None:
+            raise RequestError(
+                "this server's engine cannot load LoRA adapters",
+                code="adapters_not_supported",
+            )
+        load = path == "/v1/load_lora_adapter"
+        name, lora_path = parse_adapter_request(_parse_json(raw or b""), load=load)
+        if load:
+            engine.load_adapter(name, lora_path)  # type: ignore[attr-defined]
+            return f"Success: LoRA adapter '{name}' added successfully."
+        engine.unload_adapter(name)  # type: ignore[attr-defined]
+        return f"Success: LoRA adapter '{name}' removed successfully."
 
     def _read_body(self) -> bytes:
         """The raw body, read whole so the connection stays in step even when it is bad."""
@@ -333,11 +392,13 @@ class _Handler(BaseHTTPRequestHandler):
             raise RequestError(f"request body over {MAX_BODY_BYTES} bytes", status=413)
         return self.rfile.read(size)
 
-    def _send(self, status: int, payload: dict[str, Any]) -> None:
-        data = json.dumps(payload).encode()
+    def _send(self, status: int, payload: dict[str, Any] | str) -> None:
+        """JSON, or plain text for a ``str`` payload (vLLM's answer to a LoRA load/unload)."""
+        text = isinstance(payload, str)
+        data = payload.encode() if text else json.dumps(payload).encode()
         try:
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", "text/plain" if text else "application/json")
             self.send_header("Content-Length", str(len(data)))
             if self.close_connection:
                 self.send_header("Connection", "close")
