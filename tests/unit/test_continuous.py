@@ -41,6 +41,13 @@ def model(tiny_model: Path):
     from transformers import AutoModelForCausalLM
 
     m = AutoModelForCausalLM.from_pretrained(tiny_model, attn_implementation="sdpa")
+    # larger weights than the default init: outputs then hinge on every position, mask and
+    # cached key, so a misplaced pad column or an off-by-one position changes greedy tokens
+    g = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for name, p in m.named_parameters():
+            if p.dim() == 2:
+                p.copy_(torch.randn(p.shape, generator=g) * 0.5)
     return m.eval()
 
 
