@@ -7,9 +7,16 @@ temperature 0.7, top-p 0.95, at most ``--max-new-tokens`` tokens, the embedded S
 * **naive** — the loop the issue describes (and the seeds run): ``model.generate`` with eager
   attention, 8 prompts × 8 samples per call (``num_return_sequences``), no stop sequence but
   EOS, so a small model rambles on to the token limit after its code block;
-* **ours** — :class:`halo_forge.generation.hf.HFGenerator`: length-sorted batches, SDPA, and the
-  pruned sampler, which drops each row from the batch as soon as it ends (EOS or a closed
-  code fence) instead of padding until the longest row finishes.
+* **ours** — :class:`halo_forge.generation.hf.HFGenerator` (what ``raft train`` runs): SDPA and
+  the continuous-batching sampler of :mod:`halo_forge.generation.continuous` — each prompt
+  prefilled once for all its samples, a row leaving the batch as soon as it ends (EOS or a
+  closed code fence) and its slot refilled with the next prompt's rows, a growable KV cache,
+  and an exact nucleus sampler that sorts only each row's top 64 tokens when they hold the
+  nucleus.
+* **ours_bf16** (``--no-bf16`` skips it) — the same on a bfloat16 copy of the weights, to
+  measure whether bf16 is faster on this CPU (it is only used where it is measured faster).
+* **vllm** — when vLLM imports: :class:`~halo_forge.generation.vllm_backend.VLLMGenerator` on
+  the same model folder (engine start-up inside the timing).
 
 Both sample the same distribution (temperature + nucleus over the same logits). Quality is
 checked by verifying both sample sets with the ``python`` verifier: the pass rates must be
@@ -94,6 +101,28 @@ def ours(model: Any, tok: Any, problems: list, n: int, max_new: int, seed: int) 
     return [s for g in grouped for s in g]
 
 
+def ours_bf16(model: Any, tok: Any, problems: list, n: int, max_new: int, seed: int) -> list:
+    """Ours on a bfloat16 copy of the weights (the copy is made inside the timing)."""
+    import copy
+
+    import torch
+
+    return ours(copy.deepcopy(model).to(torch.bfloat16), tok, problems, n, max_new, seed)
+
+
+def vllm_run(path: str) -> Any:
+    def run(model: Any, tok: Any, problems: list, n: int, max_new: int, seed: int) -> list:
+        from halo_forge.generation.base import SamplingParams
+        from halo_forge.generation.vllm_backend import VLLMGenerator
+
+        llm = VLLMGenerator.load_llm(path)
+        params = SamplingParams(n=n, temperature=0.7, top_p=0.95, max_new_tokens=max_new, seed=seed)
+        grouped, _ = VLLMGenerator(llm).generate(problems, params)
+        return [s for g in grouped for s in g]
+
+    return run
+
+
 def pass_rate(problems: list, samples: list) -> float:
     from halo_forge.types import Status
     from halo_forge.verify import get_verifier
@@ -114,11 +143,22 @@ def main() -> None:
     ap.add_argument("--max-new-tokens", type=int, default=256)
     ap.add_argument("--model", default=None, help="model folder (default: embedded SmolLM2)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--no-bf16",
+        dest="bf16",
+        action="store_false",
+        help="skip the bfloat16 variant of ours (measured by default: is bf16 faster here?)",
+    )
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     args = ap.parse_args()
 
     from halo_forge.data.prompts import load_problems
     from halo_forge.models.loader import load_model, load_tokenizer, resolve_model
 
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     spec = resolve_model(args.model, None)
     tok = load_tokenizer(spec)
     model = load_model(spec)
@@ -127,8 +167,17 @@ def main() -> None:
     # warm-up (allocator, kernels) outside the timings
     ours(model, tok, problems[:1], 2, 8, args.seed)
 
+    runs: list[tuple[str, Any]] = [("ours", ours), ("naive", naive)]
+    if args.bf16:
+        runs.insert(1, ("ours_bf16", ours_bf16))
+    try:
+        import vllm  # noqa: F401
+
+        runs.append(("vllm", vllm_run(str(model.name_or_path))))
+    except ImportError:
+        print("vllm: not installed, not measured (see the README: Faster generation)")
     rows: dict[str, dict[str, Any]] = {}
-    for name, fn in (("ours", ours), ("naive", naive)):
+    for name, fn in runs:
         _reset_peak()
         start = time.perf_counter()
         samples = fn(model, tok, problems, args.samples, args.max_new_tokens, args.seed)
@@ -143,7 +192,7 @@ def main() -> None:
             "peak_rss_mb": round(_peak_mb()),
             "pass_rate": round(pass_rate(problems, samples), 3),
         }
-        print(f"{name:>5}: {json.dumps(rows[name])}", flush=True)
+        print(f"{name:>9}: {json.dumps(rows[name])}", flush=True)
     result = {
         "bench": "generation",
         "model": spec.label,
@@ -154,6 +203,10 @@ def main() -> None:
         "ours": rows["ours"],
         "ratio": round(rows["naive"]["seconds"] / rows["ours"]["seconds"], 2),
     }
+    for extra in ("ours_bf16", "vllm"):
+        if extra in rows:
+            result[extra] = rows[extra]
+            result[f"ratio_{extra}"] = round(rows["naive"]["seconds"] / rows[extra]["seconds"], 2)
     print(json.dumps(result))
 
 

@@ -46,7 +46,7 @@ class RaftConfig:
     learning_rate: float = 5e-5
     max_new_tokens: int = 256
     max_prompts: int | None = None
-    generation_batch_size: int = 32
+    generation_batch_size: int = 64  # rows sampled together (continuous batching refills them)
     train_epochs: int = 1
     train_batch_size: int = 8
     gradient_accumulation_steps: int = 1
@@ -74,7 +74,7 @@ class RaftConfig:
     # keep_percent, run_after_compile, learning_rate, temperature, verifier_options}.
     cycle_settings: list[dict[str, Any]] = field(default_factory=list)
     # -- chunking (the seeds' RAFTConfig names) --
-    generation_chunk_size: int = 16  # prompts generated (then verified) as one unit of work
+    generation_chunk_size: int = 32  # prompts generated (then verified) as one unit of work
     verification_chunk_size: int = 256  # samples whose verdicts are appended together
     clear_cache_every_n_batches: int = 0  # gc (and CUDA cache) every N generation batches
     report_to: list[str] = field(default_factory=list)  # tensorboard, wandb
@@ -250,7 +250,7 @@ class BenchmarkConfig:
     top_p: float = 0.95
     max_new_tokens: int = 256
     max_prompts: int | None = None
-    generation_batch_size: int = 32
+    generation_batch_size: int = 64
     workers: int | None = None
     seed: int = 0
     system_prompt: str = "You are an expert programmer."

@@ -45,7 +45,7 @@ def model(tiny_model: Path):
     # cached key, so a misplaced pad column or an off-by-one position changes greedy tokens
     g = torch.Generator().manual_seed(1)
     with torch.no_grad():
-        for name, p in m.named_parameters():
+        for p in m.parameters():
             if p.dim() == 2:
                 p.copy_(torch.randn(p.shape, generator=g) * 0.5)
     return m.eval()
