@@ -84,6 +84,8 @@ class RaftConfig:
     served_model: str | None = None  # openai: the base model's name there (None: first listed)
     concurrency: int = 4  # openai: requests in flight
     load_adapters: bool = True  # openai: load each cycle's adapter into the server
+    # hf: sample from a copy in this dtype (auto: bfloat16 where the CPU has native bf16)
+    generation_dtype: str = "auto"
 
     def validate(self) -> RaftConfig:
         if not self.prompts:
@@ -312,6 +314,11 @@ VLLM_DOC = "README, section 'Faster generation: vLLM or a server'"
 
 def _raft_backend(cfg: RaftConfig) -> None:
     backend = cfg.generation_backend
+    if cfg.generation_dtype not in ("auto", "float32", "bfloat16"):
+        raise ConfigError(
+            "--generation-dtype must be auto, float32 or bfloat16 (auto: bfloat16 where the CPU "
+            f"has native bf16); got '{cfg.generation_dtype}'"
+        )
     if backend not in RAFT_BACKENDS:
         raise ConfigError(
             f"--generation-backend must be one of {', '.join(RAFT_BACKENDS)}; got '{backend}'"
@@ -425,6 +432,7 @@ _RAFT_ALIASES: dict[str, str] = {
     "generation.top_p": "top_p",
     "generation.batch_size": "generation_batch_size",
     "generation.backend": "generation_backend",
+    "generation.dtype": "generation_dtype",
     "generation.base_url": "base_url",
     "generation.served_model": "served_model",
     "generation.concurrency": "concurrency",

@@ -113,6 +113,14 @@ def train(
             show_default="hf",
         ),
     ] = None,
+    generation_dtype: Annotated[
+        str | None,
+        typer.Option(
+            help="hf backend: sample from a copy of the model in this dtype: auto (bfloat16 "
+            "where the CPU has native bf16, measured ~1.9x faster here), float32, bfloat16.",
+            show_default="auto",
+        ),
+    ] = None,
     base_url: Annotated[
         str | None,
         typer.Option(

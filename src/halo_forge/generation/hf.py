@@ -51,8 +51,10 @@ class HFGenerator:
         system_prompt: str | None = DEFAULT_SYSTEM_PROMPT,
         progress: Any = None,
         progress_task: Any = None,
+        inference: Any = None,
     ):
         self.model = model
+        self.inference = inference  # an InferenceCopy to sample from (refreshed per call)
         self.tokenizer = tokenizer
         self.batch_size = batch_size
         self.system_prompt = system_prompt
@@ -84,6 +86,7 @@ class HFGenerator:
         stats = GenerationStats()
         torch.manual_seed(params.seed)
         self.model.eval()
+        model = self.inference.refresh() if self.inference is not None else self.model
         task = self.progress_task
         if task is None and self.progress:
             task = self.progress.add_task("Generating", total=len(rows))
@@ -115,7 +118,7 @@ class HFGenerator:
 
         start = time.perf_counter()
         sample_continuous(
-            self.model,
+            model,
             ids,
             rows,
             params,

@@ -48,7 +48,13 @@ def adapter_name(plan: RaftPlan, label: str) -> str:
 
 
 class HFCycles:
-    """Sample with the training model (the default)."""
+    """Sample with the training model (the default) — through a bf16 copy of it, refreshed
+    from the adapter before each chunk, when ``generation_dtype`` resolves to bfloat16 (see
+    :mod:`halo_forge.generation.inference_copy`)."""
+
+    def __init__(self, dtype: str = "float32"):
+        self.dtype = dtype
+        self.copy: Any = None
 
     def start(self) -> None:
         pass
@@ -56,10 +62,20 @@ class HFCycles:
     def factory(self, cycle: int) -> Any:
         from halo_forge.generation.hf import HFGenerator
 
-        return HFGenerator
+        if self.dtype == "float32":
+            return HFGenerator
+
+        def build(model: Any, tokenizer: Any, **kw: Any) -> Any:
+            from halo_forge.generation.inference_copy import InferenceCopy
+
+            if self.copy is None or self.copy.source is not model:
+                self.copy = InferenceCopy(model, self.dtype)
+            return HFGenerator(model, tokenizer, inference=self.copy, **kw)
+
+        return build
 
     def close(self) -> None:
-        pass
+        self.copy = None
 
 
 class ServerCycles:
@@ -229,4 +245,6 @@ def cycle_generators(plan: RaftPlan) -> HFCycles | ServerCycles | VLLMCycles:
         return ServerCycles(plan)
     if backend == "vllm":
         return VLLMCycles(plan)
-    return HFCycles()
+    from halo_forge.generation.inference_copy import resolve_dtype
+
+    return HFCycles(resolve_dtype(plan.config.generation_dtype))
