@@ -13,8 +13,10 @@ temperature 0.7, top-p 0.95, at most ``--max-new-tokens`` tokens, the embedded S
   closed code fence) and its slot refilled with the next prompt's rows, a growable KV cache,
   and an exact nucleus sampler that sorts only each row's top 64 tokens when they hold the
   nucleus.
-* **ours_bf16** (``--no-bf16`` skips it) — the same on a bfloat16 copy of the weights, to
-  measure whether bf16 is faster on this CPU (it is only used where it is measured faster).
+  Like ``raft train`` (``--generation-dtype auto``), it samples from a bfloat16 copy of the
+  weights where the CPU has native bf16 (the copy is made inside the timing).
+* **ours_fp32** (where ours is bf16; ``--no-fp32`` skips it) — the same in float32: what bf16
+  buys on this CPU, and that it does not cost quality.
 * **vllm** — when vLLM imports: :class:`~halo_forge.generation.vllm_backend.VLLMGenerator` on
   the same model folder (engine start-up inside the timing).
 
@@ -92,7 +94,7 @@ def naive(model: Any, tok: Any, problems: list, n: int, max_new: int, seed: int)
     return out
 
 
-def ours(model: Any, tok: Any, problems: list, n: int, max_new: int, seed: int) -> list:
+def ours_fp32(model: Any, tok: Any, problems: list, n: int, max_new: int, seed: int) -> list:
     from halo_forge.generation.base import SamplingParams
     from halo_forge.generation.hf import HFGenerator
 
@@ -101,13 +103,15 @@ def ours(model: Any, tok: Any, problems: list, n: int, max_new: int, seed: int) 
     return [s for g in grouped for s in g]
 
 
-def ours_bf16(model: Any, tok: Any, problems: list, n: int, max_new: int, seed: int) -> list:
-    """Ours on a bfloat16 copy of the weights (the copy is made inside the timing)."""
-    import copy
+def ours(model: Any, tok: Any, problems: list, n: int, max_new: int, seed: int) -> list:
+    """What ``raft train`` runs: ``generation_dtype=auto`` (a bf16 copy where the CPU has native
+    bf16 — made inside the timing — else float32)."""
+    from halo_forge.generation.inference_copy import InferenceCopy, resolve_dtype
 
-    import torch
-
-    return ours(copy.deepcopy(model).to(torch.bfloat16), tok, problems, n, max_new, seed)
+    dtype = resolve_dtype("auto")
+    if dtype != "float32":
+        model = InferenceCopy(model, dtype).refresh()
+    return ours_fp32(model, tok, problems, n, max_new, seed)
 
 
 def vllm_run(path: str) -> Any:
@@ -144,15 +148,16 @@ def main() -> None:
     ap.add_argument("--model", default=None, help="model folder (default: embedded SmolLM2)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument(
-        "--no-bf16",
-        dest="bf16",
+        "--no-fp32",
+        dest="fp32",
         action="store_false",
-        help="skip the bfloat16 variant of ours (measured by default: is bf16 faster here?)",
+        help="where ours samples in bf16, skip measuring it in float32 too",
     )
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     args = ap.parse_args()
 
     from halo_forge.data.prompts import load_problems
+    from halo_forge.generation.inference_copy import resolve_dtype
     from halo_forge.models.loader import load_model, load_tokenizer, resolve_model
 
     if args.threads:
@@ -168,8 +173,8 @@ def main() -> None:
     ours(model, tok, problems[:1], 2, 8, args.seed)
 
     runs: list[tuple[str, Any]] = [("ours", ours), ("naive", naive)]
-    if args.bf16:
-        runs.insert(1, ("ours_bf16", ours_bf16))
+    if args.fp32 and resolve_dtype("auto") != "float32":
+        runs.insert(1, ("ours_fp32", ours_fp32))
     try:
         import vllm  # noqa: F401
 
@@ -203,7 +208,8 @@ def main() -> None:
         "ours": rows["ours"],
         "ratio": round(rows["naive"]["seconds"] / rows["ours"]["seconds"], 2),
     }
-    for extra in ("ours_bf16", "vllm"):
+    result["ours_dtype"] = resolve_dtype("auto")
+    for extra in ("ours_fp32", "vllm"):
         if extra in rows:
             result[extra] = rows[extra]
             result[f"ratio_{extra}"] = round(rows["naive"]["seconds"] / rows[extra]["seconds"], 2)
