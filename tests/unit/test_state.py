@@ -46,3 +46,32 @@ def test_torn_last_line_is_dropped(tmp_path):
     with p.open("a") as f:
         f.write('{"a": 3')
     assert read_jsonl_tolerant(p) == [{"a": 1}, {"a": 2}]
+
+
+def test_rows_holding_unicode_line_separators_survive(tmp_path) -> None:
+    """U+2028/U+2029/NEL inside a completion must not split its JSONL row (a RAFT run once
+    lost a whole verified chunk that way: ``splitlines`` breaks at them)."""
+    from halo_forge.data.prompts import load_problems
+    from halo_forge.rlvr.chunks import append_chunk, read_chunks
+    from halo_forge.rlvr.state import read_jsonl_tolerant as read_jsonl
+
+    odd = "x = 1\u2028y = 2\u2029z\x85end"
+    path = tmp_path / "verified.jsonl"
+    append_chunk(path, 0, [{"completion": odd}, {"completion": "ok"}])
+    append_chunk(path, 1, [{"completion": odd}])
+    assert {k: [r["completion"] for r in v] for k, v in read_chunks(path).items()} == {
+        0: [odd, "ok"],
+        1: [odd],
+    }
+    metrics = tmp_path / "metrics.jsonl"
+    append_jsonl(metrics, [{"note": odd}])
+    assert read_jsonl(metrics) == [{"note": odd}]
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text(
+        json.dumps(
+            {"id": "a", "prompt": f"Write f. {odd}", "tests": ["assert f()"]}, ensure_ascii=False
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    assert load_problems(str(prompts))[0].prompt.endswith(odd)

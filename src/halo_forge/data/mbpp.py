@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from halo_forge.errors import DataError
+from halo_forge.jsonl import jsonl_lines
 from halo_forge.types import Problem
 
 __all__ = ["NAME", "SPLITS", "load", "problem_from_row", "split_of", "data_file"]
@@ -116,7 +117,7 @@ def problem_from_row(row: dict[str, Any], where: str = "mbpp") -> Problem:
 def _all() -> tuple[Problem, ...]:
     path = data_file()
     out = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for n, line in enumerate(jsonl_lines(path.read_text(encoding="utf-8")), start=1):
         if line.strip():
             out.append(problem_from_row(json.loads(line), f"{path}:{n}"))
     return tuple(out)

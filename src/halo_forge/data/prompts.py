@@ -27,6 +27,7 @@ from typing import Any
 
 from halo_forge.data.registry import BUILTINS, BuiltinDataset
 from halo_forge.errors import DataError
+from halo_forge.jsonl import jsonl_lines
 from halo_forge.types import Problem
 
 # The seeds' default verifier for a prompts file whose language says nothing else.
@@ -94,7 +95,7 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
             text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError, EOFError) as e:
         raise DataError(f"cannot read {path}: {e}") from None
-    for n, line in enumerate(text.splitlines(), start=1):
+    for n, line in enumerate(jsonl_lines(text), start=1):
         if not line.strip():
             continue
         try:

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from halo_forge.errors import DataError
+from halo_forge.jsonl import jsonl_lines
 
 __all__ = ["KINDS", "Issue", "Report", "Overlap", "validate_file", "find_overlaps", "detect_kind"]
 
@@ -97,8 +98,8 @@ def _lines(path: Path) -> list[str]:
     try:
         if path.suffix == ".gz":
             with gzip.open(path, "rt", encoding="utf-8") as f:
-                return f.read().splitlines()
-        return path.read_text(encoding="utf-8").splitlines()
+                return jsonl_lines(f.read())
+        return jsonl_lines(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, EOFError) as e:
         raise DataError(f"cannot read {path}: {e}") from None
 

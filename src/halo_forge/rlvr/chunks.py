@@ -18,6 +18,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from halo_forge.jsonl import jsonl_lines
 from halo_forge.rlvr.state import append_jsonl
 
 __all__ = ["read_chunks", "append_chunk", "chunk_seed"]
@@ -33,7 +34,7 @@ def read_chunks(path: Path, repair: bool = True) -> dict[int, list[dict[str, Any
     done: dict[int, list[dict[str, Any]]] = {}
     kept_lines: list[str] = []
     dirty = False
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in jsonl_lines(path.read_text(encoding="utf-8")):
         try:
             row = json.loads(line)
         except json.JSONDecodeError:  # torn by a kill mid-write

@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from halo_forge.errors import ConfigError
+from halo_forge.jsonl import jsonl_lines
 
 # Settings that may differ between the run that started OUT and a rerun over it.
 RERUN_MAY_CHANGE = {
@@ -160,7 +161,7 @@ def read_jsonl_tolerant(path: Path) -> list[dict[str, Any]]:
     rows = []
     if not path.is_file():
         return rows
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in jsonl_lines(path.read_text(encoding="utf-8")):
         try:
             rows.append(json.loads(line))
         except json.JSONDecodeError:
