@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+import warnings
 from pathlib import Path
 
 import click
@@ -21,6 +22,10 @@ except ImportError:  # pragma: no cover - older typer uses click itself
 
 from halo_forge.cli import benchmark, data, info, raft, selftest, serve, sft, verify
 from halo_forge.errors import HaloForgeError
+
+# peft 0.21 reads transformers 5's deprecated ``is_gradient_checkpointing`` when it wraps a model:
+# a FutureWarning on every run that the user can do nothing about
+warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
 
 app = typer.Typer(
     name="halo-forge",
