@@ -1,15 +1,16 @@
-"""Batched sampling through ``transformers.generate``.
+"""``Generator`` over a loaded transformers model: chat formatting, stop rules, ``Sample``s.
 
-Every (problem, sample index) pair is one row; rows are sorted by prompt length so a batch pads
-little, and a row stops as soon as its completion closes a fenced code block (small models
-otherwise ramble on to the token limit) or emits EOS.
+Every (problem, sample index) pair is one row; rows are sorted by prompt length and sampled by
+the continuous-batching sampler (:mod:`halo_forge.generation.continuous`). A row stops as soon
+as its completion closes a fenced code block (small models otherwise ramble on to the token
+limit) or emits EOS.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from halo_forge.generation.base import (
     DEFAULT_SYSTEM_PROMPT,
@@ -17,12 +18,9 @@ from halo_forge.generation.base import (
     SamplingParams,
     chat_messages,
 )
-from halo_forge.generation.continuous import RowResult, sample_continuous, sample_next
+from halo_forge.generation.continuous import RowResult, sample_continuous
 from halo_forge.types import Problem, Sample
 from halo_forge.verify.extract import extract_code
-
-if TYPE_CHECKING:
-    import torch
 
 
 def format_prompt(tokenizer: Any, prompt: str, system_prompt: str | None) -> str:
@@ -137,81 +135,7 @@ class HFGenerator:
         return out, stats
 
 
-def sample_pruned(
-    model: Any,
-    input_ids: torch.Tensor,
-    attention_mask: torch.Tensor,
-    params: SamplingParams,
-    eos_ids: set[int],
-    text_done: Callable[[list[int]], bool],
-    check_ids: frozenset[int] = frozenset(),
-) -> tuple[list[list[int]], list[bool]]:
-    """Temperature/top-p sampling with a KV cache that drops rows as they finish.
-
-    ``transformers.generate`` keeps computing finished rows until the longest row of the batch
-    ends, so one rambling sample makes a whole batch pay for ``max_new_tokens`` steps. Here a
-    finished row (EOS, or ``text_done`` true after a token in ``check_ids``) leaves the batch
-    and the cache at once.
-    Same distribution as ``generate(do_sample=True, temperature, top_p)``; ``temperature=0``
-    is greedy. Returns the generated ids per row (without EOS) and whether each row stopped
-    before the token limit. Shapes: input_ids/attention_mask (batch, prompt_len), left-padded.
-    """
-    import torch
-    from transformers import DynamicCache
-
-    batch = input_ids.shape[0]
-    out: list[list[int]] = [[] for _ in range(batch)]
-    stopped = [False] * batch
-    active = list(range(batch))
-    cache = DynamicCache()
-    position = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
-    with torch.inference_mode():
-        logits = model(
-            input_ids=input_ids,
-            attention_mask=attention_mask,
-            position_ids=position,
-            past_key_values=cache,
-            use_cache=True,
-            logits_to_keep=1,
-        ).logits[:, -1, :]
-        pos = position[:, -1]
-        for step in range(params.max_new_tokens):
-            nxt = _sample_next(logits, params.temperature, params.top_p)
-            keep = []
-            for i, (row, t) in enumerate(zip(active, nxt.tolist(), strict=True)):
-                if t in eos_ids:
-                    stopped[row] = True
-                    continue
-                out[row].append(t)
-                if t in check_ids and text_done(out[row]):
-                    stopped[row] = True
-                    continue
-                keep.append(i)
-            if not keep or step == params.max_new_tokens - 1:
-                break
-            if len(keep) < len(active):
-                idx = torch.tensor(keep)
-                cache.batch_select_indices(idx)
-                attention_mask, nxt, pos = attention_mask[idx], nxt[idx], pos[idx]
-                active = [active[i] for i in keep]
-            attention_mask = torch.cat(
-                [attention_mask, attention_mask.new_ones((attention_mask.shape[0], 1))], dim=1
-            )
-            pos = pos + 1
-            logits = model(
-                input_ids=nxt[:, None],
-                attention_mask=attention_mask,
-                position_ids=pos[:, None],
-                past_key_values=cache,
-                use_cache=True,
-            ).logits[:, -1, :]
-    return out, stopped
-
-
 def backtick_token_ids(tokenizer: Any) -> frozenset[int]:
     """Ids whose text contains a backtick: only after one of them can a fence have closed."""
     vocab = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
     return frozenset(i for i, t in enumerate(vocab) if t and "`" in t)
-
-
-_sample_next = sample_next  # the serve engine and older callers

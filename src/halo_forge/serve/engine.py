@@ -3,9 +3,10 @@
 The server knows nothing about torch; it validates requests and calls an ``Engine``. Tests (and
 other tools) can serve any object with this shape — e.g. a fake engine with canned answers.
 
-``HFEngine`` samples with ``generation.hf.sample_pruned`` (the same sampler as training and
-benchmarking, so a served model behaves like the one ``benchmark run`` measured): the ``n``
-choices of one request are one batch. It is not thread-safe; the server holds a lock around it.
+``HFEngine`` samples with ``generation.continuous.sample_continuous`` (the same sampler as
+training and benchmarking, so a served model behaves like the one ``benchmark run`` measured):
+the ``n`` choices of one request share one prefill and are one batch. It is not thread-safe;
+the server holds a lock around it.
 Departures from OpenAI: a stop string ends the completion but, as in OpenAI, is not included in
 the returned text; ``completion_tokens`` counts every sampled token, including those of the
 trimmed stop string.
@@ -309,7 +310,7 @@ class HFEngine:
         import torch
 
         from halo_forge.generation.base import SamplingParams
-        from halo_forge.generation.hf import sample_pruned
+        from halo_forge.generation.continuous import sample_continuous
 
         ids = self.tokenizer(prompt, add_special_tokens=False).input_ids
         if not ids:
@@ -323,8 +324,6 @@ class HFEngine:
                 code="context_length_exceeded",
             )
         stops = [s for s in (stop or []) if s]
-        input_ids = torch.tensor([ids] * n, device=getattr(self.model, "device", None))
-        mask = torch.ones_like(input_ids)
         params = SamplingParams(
             n=n, temperature=temperature, top_p=top_p, max_new_tokens=max_tokens
         )
@@ -336,17 +335,18 @@ class HFEngine:
             torch.seed()  # fresh entropy: an unseeded request must not replay a seeded one
         else:
             torch.manual_seed(seed)
-        token_lists, stopped = sample_pruned(
+        rows = sample_continuous(
             self.model,
-            input_ids,
-            mask,
+            [ids],
+            [(0, j) for j in range(n)],
             params,
             self._eos,
             text_done,
             self._all_ids if stops else frozenset(),
+            max_batch=n,
         )
         out = []
-        for toks, done in zip(token_lists, stopped, strict=True):
+        for toks, done in ((r.tokens, r.stopped) for r in rows):
             text = self.tokenizer.decode(toks, skip_special_tokens=True)
             text, hit = trim_at_stop(text, stops)
             out.append(
